@@ -1,0 +1,5 @@
+"""``python -m aikit``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP internals: the only package that imports requests and tenacity."""

@@ -1,0 +1,168 @@
+"""One streamed chat completion: open (with retries), decode SSE, accumulate, finish.
+
+Used by callback mode (chunks posted to the owner) and by the sync iterator ``stream()``.
+Every way a stream can end becomes a final result; nothing escapes as an exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._accumulate import ChoiceAccumulator
+from ._http.sse import SSEDecoder
+from ._http.transport import Abortable, StreamHandle
+from .errors import OpenAIError
+from .results import HTTPResponse, OpenAIChatCompletionsStreamResult
+
+if TYPE_CHECKING:
+    from .client import OpenAI, _Spec
+
+__all__ = ["ChatStream", "StreamSession"]
+
+Chunk = OpenAIChatCompletionsStreamResult
+
+
+class StreamSession:
+    """Iterate ``chunks()`` on any thread; afterwards ``final`` holds the terminated result."""
+
+    def __init__(self, client: OpenAI, spec: _Spec, abort: Abortable) -> None:
+        self._client = client
+        self._spec = spec
+        self.abort = abort
+        self.final: Chunk | None = None
+
+    def chunks(self) -> Generator[Chunk, None, None]:
+        outcome = self._client._open(self._spec, self.abort)
+        if isinstance(outcome, OpenAIError):
+            self.final = Chunk.final([], errors=[outcome])
+            return
+        if isinstance(outcome, HTTPResponse):
+            yield from self._not_a_stream(outcome)
+            return
+        yield from self._read(outcome)
+
+    def _not_a_stream(self, response: HTTPResponse) -> Iterator[Chunk]:
+        """A JSON answer (an error, or a server that ignores ``stream``): a normal result,
+        and for a 2xx completion one chunk carrying the whole message, never zero chunks."""
+        body = response.json
+        choices = body.get("choices") if isinstance(body, dict) else None
+        if 200 <= response.status < 300 and isinstance(choices, list) and choices:
+            as_deltas = [
+                {"index": c.get("index", i), "delta": c.get("message") or {},
+                 "finish_reason": c.get("finish_reason")}
+                for i, c in enumerate(choices) if isinstance(c, dict)
+            ]
+            yield Chunk.chunk({**body, "object": "chat.completion.chunk", "choices": as_deltas},
+                              response)
+            self.final = Chunk.final(choices, body, body.get("usage"), response)
+            return
+        if 200 <= response.status < 300:
+            error = OpenAIError("Expected an event stream, got a response without choices.",
+                                status=response.status, body=body, kind="stream")
+            self.final = Chunk.final([], errors=[error], response=response)
+            return
+        final = Chunk(response=response, terminated=True)
+        self.final = final
+
+    def _read(self, handle: StreamHandle) -> Iterator[Chunk]:
+        decoder = SSEDecoder()
+        acc = ChoiceAccumulator()
+        meta = handle.meta
+        errors: list[OpenAIError] = []
+        done = False
+        try:
+            for raw in handle.chunks():
+                for event in decoder.feed(raw):
+                    data = event.data
+                    if data.startswith("[DONE]"):
+                        done = True
+                        break
+                    parsed = _parse(data, event.event)
+                    if isinstance(parsed, OpenAIError):
+                        errors.append(parsed)
+                        break
+                    acc.add(parsed)
+                    yield Chunk.chunk(parsed, meta)
+                if done or errors or self.abort.aborted:
+                    break
+            else:
+                decoder.flush()
+        except OpenAIError as exc:
+            errors.append(exc)
+        finally:
+            handle.close()
+        if not done and not errors and not self.abort.aborted and acc.finish_reason is None:
+            errors.append(OpenAIError("The stream ended before [DONE] (truncated).",
+                                      kind="stream"))
+        final_meta = HTTPResponse(meta.status, meta.reason, meta.headers)
+        self.final = Chunk.final(acc.choices(), acc.meta, acc.usage, final_meta, errors)
+
+
+def _parse(data: str, event: str | None) -> dict[str, Any] | OpenAIError:
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
+    if not isinstance(parsed, dict):
+        return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
+    error = parsed.get("error")
+    if error or event == "error":
+        err = OpenAIError.from_response(0, "stream error", None, parsed)
+        err.status, err.kind = None, "stream"
+        return err
+    return parsed
+
+
+class ChatStream:
+    """``with client.chat.completions.stream(messages) as stream: for chunk in stream: ...``
+
+    Chunks arrive on the caller's thread; leaving the loop or the block closes the
+    connection. ``stream.result`` is then the final accumulated result.
+    """
+
+    def __init__(self, session: StreamSession, on_close: Callable[[], None]) -> None:
+        self._session = session
+        self._iter: Generator[Chunk, None, None] | None = None
+        self._on_close = on_close
+        self._closed = False
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        if self._iter is None:
+            self._iter = self._session.chunks()
+        return self._iter
+
+    def __next__(self) -> Chunk:
+        return next(iter(self))
+
+    def close(self) -> None:
+        """Close the connection; the result then says the stream was cut short."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._iter is not None:
+            if self._session.final is None:
+                self._session.abort.abort()
+            self._iter.close()
+        self._on_close()
+
+    @property
+    def result(self) -> Chunk:
+        """The final result: the accumulated message, or what went wrong."""
+        final = self._session.final
+        if final is None:
+            if not self._closed:
+                for _ in self:  # drain the rest so the result is complete
+                    pass
+                final = self._session.final
+            if final is None:
+                err = OpenAIError("The stream was closed before it ended.", kind="terminated")
+                final = self._session.final = Chunk.final([], errors=[err])
+        return final

@@ -1,0 +1,133 @@
+"""The one error class: HTTP, API and transport failures all arrive as ``OpenAIError``.
+
+Errors are carried in ``result.errors`` and raised only by ``result.throw()`` or ``throw=True``,
+so callers check a single list whatever went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["OpenAIError"]
+
+
+class OpenAIError(Exception):
+    """A failed request: an HTTP error status, an in-band API error, or a transport failure.
+
+    ``status`` is None when no HTTP response was received (connection refused, timeout,
+    terminated) and ``kind`` then says which (``"connection"``, ``"timeout"``,
+    ``"terminated"``, ``"stream"``, ``"cancelled"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: Any = None,
+        type: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        kind: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.type = type
+        self.param = param
+        self.request_id = request_id
+        self.body = body
+        self.headers = headers
+        self.kind = kind
+
+    @classmethod
+    def from_response(
+        cls,
+        status: int,
+        reason: str,
+        headers: Mapping[str, str] | None,
+        body: Any,
+    ) -> OpenAIError:
+        """Build the error for an HTTP response, reading OpenAI's ``{"error": {...}}`` shape.
+
+        Providers that answer ``{"error": "text"}`` or a bare string are understood too.
+        """
+        request_id = headers.get("x-request-id") if headers is not None else None
+        err: Any = body.get("error") if isinstance(body, dict) else None
+        code = type_ = param = None
+        if isinstance(err, dict):
+            message = err.get("message")
+            if not isinstance(message, str):
+                message = json.dumps(message) if message is not None else reason
+            code, type_, param = err.get("code"), err.get("type"), err.get("param")
+            inner: Any = err
+        elif isinstance(err, str):
+            message, inner = err, body
+        elif isinstance(body, str) and body.strip():
+            message, inner = body.strip()[:500], body
+        else:
+            message, inner = reason or f"HTTP {status}", body
+        return cls(
+            message,
+            status=status,
+            code=code,
+            type=type_ if type_ is None else str(type_),
+            param=param if param is None else str(param),
+            request_id=request_id,
+            body=inner,
+            headers=headers,
+        )
+
+    def __str__(self) -> str:
+        if self.status is not None:
+            return f"Error code: {self.status} - {self.message}"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"OpenAIError({self.message!r}, status={self.status!r}, code={self.code!r})"
+
+    @property
+    def is_bad_request_error(self) -> bool:
+        return self.status == 400
+
+    @property
+    def is_authentication_error(self) -> bool:
+        return self.status == 401
+
+    @property
+    def is_permission_denied_error(self) -> bool:
+        return self.status == 403
+
+    @property
+    def is_not_found_error(self) -> bool:
+        return self.status == 404
+
+    @property
+    def is_unprocessable_entity_error(self) -> bool:
+        return self.status == 422
+
+    @property
+    def is_rate_limit_error(self) -> bool:
+        return self.status == 429
+
+    @property
+    def is_internal_server_error(self) -> bool:
+        return self.status is not None and self.status >= 500
+
+    @property
+    def is_connection_error(self) -> bool:
+        """True for every failure without an HTTP status except termination (timeouts too)."""
+        return self.status is None and self.kind in ("connection", "timeout", "stream")
+
+    @property
+    def is_timeout_error(self) -> bool:
+        return self.kind == "timeout"
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.kind in ("terminated", "cancelled")

@@ -1,0 +1,441 @@
+"""Data objects: messages, choices, tools and the items the API returns.
+
+Each class keeps 4D AIKit's name and fields (snake_case), accepts keyword arguments or one
+positional dict (camelCase keys too), and keeps keys it does not model in ``extra`` so that
+provider-specific fields survive a round trip. Free-form JSON the API defines (content parts,
+tool calls, usage, categories) stays plain dicts and lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import os
+import struct
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+
+from ._records import Record
+
+__all__ = [
+    "OpenAIChoice",
+    "OpenAIEmbedding",
+    "OpenAIFile",
+    "OpenAIFileDeleted",
+    "OpenAIImage",
+    "OpenAIMessage",
+    "OpenAIModel",
+    "OpenAIModeration",
+    "OpenAIModerationItem",
+    "OpenAITool",
+]
+
+#: ``image_url.detail`` values the API knows; anything else is left out rather than rejected.
+IMAGE_DETAILS = ("auto", "low", "high")
+
+
+# -- OpenAIMessage --------------------------------------------------------------------------
+
+
+def _check_role(_inst: Any, _attr: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"`role` must be a str, not {type(value).__name__}")
+
+
+def _check_content(_inst: Any, _attr: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, (str, list)):
+        raise TypeError(
+            f"`content` must be a str, a list of content parts or None, not {type(value).__name__}"
+        )
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIMessage(Record):
+    """One chat message, as sent to and received from the API.
+
+    ``text`` reads and writes the plain text whether ``content`` is a string or a list of
+    content parts; a ``text`` key given to the constructor is applied through that setter.
+    """
+
+    role: str | None = attrs.field(default=None, validator=_check_role)
+    content: str | list[Any] | None = attrs.field(default=None, validator=_check_content)
+    user: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        text = self.extra.pop("text", None)
+        if text is not None:
+            self.text = text
+
+    @property
+    def text(self) -> str:
+        """The string content, or the first ``text`` part of a list; ``""`` otherwise."""
+        content = self.content
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, Mapping) and part.get("type") == "text":
+                    value = part.get("text")
+                    return value if isinstance(value, str) else ""
+        return ""
+
+    @text.setter
+    def text(self, value: str) -> None:
+        # Copy-on-write: content lists often come from the caller's own dicts.
+        if not isinstance(value, str):
+            raise TypeError(f"`text` must be a str, not {type(value).__name__}")
+        content = self.content
+        if not isinstance(content, list):
+            self.content = value
+            return
+        parts = list(content)
+        for i, part in enumerate(parts):
+            if isinstance(part, Mapping) and part.get("type") == "text":
+                parts[i] = {**part, "text": value}
+                break
+        else:
+            parts.insert(0, {"type": "text", "text": value})
+        self.content = parts
+
+    def _parts(self) -> list[Any]:
+        """Content as a new list of parts; a non-empty string becomes a leading text part."""
+        content = self.content
+        if isinstance(content, list):
+            return list(content)
+        if isinstance(content, str) and content:
+            return [{"type": "text", "text": content}]
+        return []
+
+    def add_image_url(self, url: str, detail: str = "") -> None:
+        """Append an ``image_url`` part; ``detail`` is kept only when it is auto, low or high."""
+        image_url: dict[str, Any] = {"url": url}
+        if detail in IMAGE_DETAILS:
+            image_url["detail"] = detail
+        self.content = [*self._parts(), {"type": "image_url", "image_url": image_url}]
+
+    def add_file_id(self, file_id: str) -> None:
+        """Append a ``file`` part referring to an uploaded file (e.g. a PDF)."""
+        self.content = [*self._parts(), {"type": "file", "file": {"file_id": file_id}}]
+
+    def to_body(self) -> dict[str, Any]:
+        """The message for a request: set fields and extra keys, None values left out.
+
+        ``content: null`` is kept on an assistant message that carries ``tool_calls``: that
+        is the shape OpenAI documents for replaying a tool-call turn.
+        """
+        body = {k: v for k, v in self.to_dict().items() if v is not None}
+        if self.content is None and self.role == "assistant" and self.tool_calls:
+            body = {"role": "assistant", "content": None, **body}
+        return body
+
+
+# -- OpenAIChoice ---------------------------------------------------------------------------
+
+
+def _to_message(value: Any) -> OpenAIMessage | None:
+    if value is None or isinstance(value, OpenAIMessage):
+        return value
+    if isinstance(value, Mapping):
+        return OpenAIMessage(value)
+    raise TypeError(f"a choice message must be a dict or OpenAIMessage, not {type(value).__name__}")
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIChoice(Record):
+    """One entry of ``choices``: ``message`` in a completion, ``delta`` in a stream chunk."""
+
+    index: int | None = None
+    finish_reason: str | None = None
+    logprobs: Any = None
+    message: OpenAIMessage | None = attrs.field(default=None, converter=_to_message)
+    delta: OpenAIMessage | None = attrs.field(default=None, converter=_to_message)
+
+    @property
+    def text(self) -> str:
+        """The message text, or the delta text on a stream chunk; ``""`` when neither."""
+        if self.message is not None:
+            return self.message.text
+        if self.delta is not None:
+            return self.delta.text
+        return ""
+
+
+# -- OpenAITool -----------------------------------------------------------------------------
+
+
+def _to_strict(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    if isinstance(value, Record):
+        return value.to_dict()
+    return dict(value)
+
+
+@attrs.define(init=False, eq=False)
+class OpenAITool(Record):
+    """A tool offered to the model, kept flat (4D shape) and put in the wire shape by
+    ``to_body()``.
+
+    Accepted inputs: the OpenAI shape ``{"type": "function", "function": {...}, "strict": ...}``,
+    the flat ``{"name", "description", "parameters"}``, the compound ``{"tool": ...,
+    "handler": ...}``, custom tools as ``{"type": "custom", "custom": {...}}`` or flat, and
+    built-in tools (``{"type": "web_search", ...}``) whose other keys are sent as given.
+    """
+
+    type: str = "function"
+    name: str | None = None
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    #: None means "not given", and then nothing is sent.
+    strict: bool | None = attrs.field(default=None, converter=_to_strict)
+    #: Input format of a custom tool.
+    format: dict[str, Any] | None = None
+    #: Called by the chat helper for this tool's calls; never sent.
+    handler: Any = None
+
+    def __init__(self, data: Mapping[str, Any] | Record | None = None, /, **kwargs: Any) -> None:
+        super().__init__(self._flatten(self._merge_input(data, kwargs)))
+
+    @staticmethod
+    def _flatten(src: dict[str, Any]) -> dict[str, Any]:
+        """Reduce every accepted input shape to the flat one."""
+        tool = src.get("tool")
+        if isinstance(tool, (Mapping, Record)):
+            inner = _plain(tool)
+            if src.get("handler") is not None and inner.get("handler") is None:
+                inner["handler"] = src["handler"]
+            src = inner
+        kind = src.get("type") or "function"
+        function = src.get("function")
+        if kind == "function" and isinstance(function, Mapping):
+            flat: dict[str, Any] = {"type": "function"}
+            if "strict" in src:
+                flat["strict"] = src["strict"]
+            if src.get("handler") is not None:
+                flat["handler"] = src["handler"]
+            flat.update(function)  # a ``strict`` inside ``function`` wins, as in 4D
+            return flat
+        custom = src.get("custom")
+        if kind == "custom" and isinstance(custom, Mapping):
+            rest = {k: v for k, v in src.items() if k != "custom"}
+            return {**rest, **custom}
+        return dict(src)
+
+    def to_body(self) -> dict[str, Any]:
+        """The tool as the Chat Completions API expects it (spec ``ChatCompletionTool``,
+        ``CustomToolChatCompletions``); ``handler`` is never sent."""
+        if self.type == "function":
+            function: dict[str, Any] = {}
+            if self.name is not None:
+                function["name"] = self.name
+            if self.description:
+                function["description"] = self.description
+            if self.parameters is not None:
+                function["parameters"] = self.parameters
+            if self.strict is not None:
+                function["strict"] = self.strict
+            return {"type": "function", "function": function}
+        if self.type == "custom":
+            custom: dict[str, Any] = {}
+            if self.name is not None:
+                custom["name"] = self.name
+            if self.description:
+                custom["description"] = self.description
+            if self.format is not None:
+                custom["format"] = self.format
+            return {"type": "custom", "custom": custom}
+        body: dict[str, Any] = {"type": self.type}
+        for key, value in self.to_dict().items():
+            if key in ("type", "strict", "handler") or value is None:
+                continue
+            if key in ("name", "description") and not value:
+                continue
+            body[key] = value
+        return body
+
+
+# -- Embeddings -----------------------------------------------------------------------------
+
+
+def _decode_float32(text: str) -> list[float]:
+    """Little-endian float32 values from base64; +-inf -> +-999999999 and NaN -> 0 (4D)."""
+    raw = base64.b64decode(text)
+    count = len(raw) // 4
+    values = struct.unpack_from(f"<{count}f", raw)
+    out: list[float] = []
+    for v in values:
+        if math.isnan(v):
+            v = 0.0
+        elif math.isinf(v):
+            v = 999999999.0 if v > 0 else -999999999.0
+        out.append(v)
+    return out
+
+
+def _to_vector(value: Any) -> list[float]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return _decode_float32(value)
+    if isinstance(value, (list, tuple)):
+        return [float(x) for x in value]
+    raise TypeError(
+        f"`embedding` must be a list of floats or a base64 string, not {type(value).__name__}"
+    )
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIEmbedding(Record):
+    """One embedding; a base64 ``embedding`` (``encoding_format="base64"``) is decoded."""
+
+    index: int | None = None
+    object: str | None = None
+    embedding: list[float] = attrs.field(factory=list, converter=_to_vector)
+
+
+# -- Images ---------------------------------------------------------------------------------
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIImage(Record):
+    """A generated image: a URL to download, or base64 data."""
+
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+    def as_bytes(self, session: Any = None, timeout: float = 60.0) -> bytes | None:
+        """The image bytes, or None when they cannot be had.
+
+        A URL is downloaded without the client's credentials (it is a signed public link);
+        only status 200 counts. ``session`` may be a ``requests.Session`` to download with.
+        """
+        if self.url:
+            return _download(self.url, session, timeout)
+        if self.b64_json:
+            return _b64_bytes(self.b64_json)
+        return None
+
+    def save_to_disk(self, path: str | os.PathLike[str]) -> bool:
+        """Write the image bytes to ``path`` (parent folders created); False when none."""
+        if path is None:
+            return False
+        data = self.as_bytes()
+        if data is None:
+            return False
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return True
+
+
+def _b64_bytes(text: str) -> bytes | None:
+    """Strictly decoded base64 (line breaks allowed); None when it is not base64."""
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data or None
+
+
+def _download(url: str, session: Any, timeout: float) -> bytes | None:
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        return _b64_bytes(payload) if header.endswith(";base64") else None
+    if not url.startswith(("http://", "https://")):
+        return None  # never read file:// or other schemes from a server-supplied URL
+    if session is not None:
+        try:
+            response = session.get(url, timeout=timeout)
+        except Exception:
+            return None
+        return bytes(response.content) if response.status_code == 200 else None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            if response.status != 200:
+                return None
+            data: bytes = response.read()
+            return data
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+# -- Models, moderations, files -------------------------------------------------------------
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIModel(Record):
+    """An entry of ``models.list()`` or the answer of ``models.retrieve()``."""
+
+    id: str | None = None
+    created: int | None = None
+    object: str | None = None
+    owned_by: str | None = None
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIModerationItem(Record):
+    """One moderation result: ``flagged`` plus per-category flags and scores."""
+
+    #: 4D declared ``category_score``; the API's key is ``category_scores``.
+    _aliases: ClassVar[dict[str, str]] = {"category_score": "category_scores"}
+
+    flagged: bool | None = None
+    categories: dict[str, Any] | None = None
+    category_scores: dict[str, Any] | None = None
+
+    @property
+    def category_score(self) -> dict[str, Any] | None:
+        """4D's name for ``category_scores``."""
+        return self.category_scores
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIModeration(Record):
+    """The answer of ``moderations.create()``; ``item`` is the first result."""
+
+    id: str | None = None
+    model: str | None = None
+    results: list[dict[str, Any]] | None = None
+
+    @property
+    def item(self) -> OpenAIModerationItem | None:
+        results = self.results
+        if isinstance(results, list) and results and isinstance(results[0], Mapping):
+            return OpenAIModerationItem(results[0])
+        return None
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIFile(Record):
+    """An uploaded file's metadata."""
+
+    id: str | None = None
+    bytes: int | None = None
+    created_at: int | None = None
+    filename: str | None = None
+    object: str | None = None
+    purpose: str | None = None
+    status: str | None = None
+    expires_at: int | None = None
+    status_details: Any = None
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIFileDeleted(Record):
+    """The answer of ``files.delete()``."""
+
+    id: str | None = None
+    deleted: bool | None = None
+    object: str | None = None

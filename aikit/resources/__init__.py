@@ -1,0 +1,32 @@
+"""API resources: each builds a request and hands it to the client; none imports requests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from ..client import OpenAI
+
+__all__ = ["Resource", "path_id", "require_id"]
+
+
+class Resource:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+
+def require_id(value: object, argument: str) -> str:
+    """A non-empty str id, or ValueError/TypeError naming ``argument`` (nothing is sent)."""
+    if not isinstance(value, str):
+        raise TypeError(f"`{argument}` must be a str, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"Expected a non-empty value for `{argument}`")
+    return value
+
+
+def path_id(value: object, argument: str) -> str:
+    """A validated id, URL-encoded for use as one path segment."""
+    return quote(require_id(value, argument), safe="")

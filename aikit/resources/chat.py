@@ -1,0 +1,168 @@
+"""``client.chat``: completions (create, stream, stored completions) and the helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+
+from ..objects import OpenAIMessage
+from ..parameters import (
+    OpenAIChatCompletionsListParameters,
+    OpenAIChatCompletionsMessagesParameters,
+    OpenAIChatCompletionsParameters,
+    OpenAIParameters,
+)
+from ..results import OpenAIChatCompletionsResult, OpenAIResult
+from . import Resource, path_id
+
+if TYPE_CHECKING:
+    from .._streaming import ChatStream
+    from ..client import OpenAI
+    from ..helpers.chat_helper import OpenAIChatHelper
+    from ..helpers.vision import OpenAIVision
+
+__all__ = ["Chat", "Completions", "Messages"]
+
+
+def messages_body(messages: Any) -> list[dict[str, Any]]:
+    """Wire form of ``messages``: each an OpenAIMessage or a dict. Raises naming ``messages``."""
+    if messages is None:
+        return []
+    if isinstance(messages, (str, bytes, Mapping, OpenAIMessage)) or not hasattr(
+        messages, "__iter__"
+    ):
+        raise TypeError(
+            f"`messages` must be a list of OpenAIMessage or dict, not {type(messages).__name__}"
+        )
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        if isinstance(message, OpenAIMessage):
+            out.append(message.to_body())
+        elif isinstance(message, Mapping):
+            out.append(OpenAIMessage(message).to_body())
+        else:
+            raise TypeError(
+                f"`messages[{i}]` must be an OpenAIMessage or a dict, "
+                f"not {type(message).__name__}"
+            )
+    return out
+
+
+class Messages(Resource):
+    __slots__ = ()
+
+    def list(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+        """GET /chat/completions/{id}/messages (stored completions)."""
+        segment = path_id(completion_id, "completion_id")
+        p = OpenAIChatCompletionsMessagesParameters.coerce(params, **kwargs)
+        return self._client._request(
+            "GET", f"/chat/completions/{segment}/messages", p, OpenAIResult, query=p.query()
+        )
+
+
+class Completions(Resource):
+    __slots__ = ("messages",)
+
+    def __init__(self, client: OpenAI) -> None:
+        super().__init__(client)
+        self.messages = Messages(client)
+
+    def _body(self, messages: Any, p: OpenAIChatCompletionsParameters) -> dict[str, Any]:
+        wire = messages_body(messages)
+        if not wire:
+            raise ValueError("`messages` must hold at least one message")
+        body = p.body()
+        body["messages"] = wire
+        return body
+
+    def create(
+        self, messages: Any, params: Any = None, **kwargs: Any
+    ) -> OpenAIChatCompletionsResult:
+        """POST /chat/completions. With ``stream=True`` and callbacks, chunks go to ``on_data``
+        (and ``formula``) on the owner; without callbacks the whole stream is read and the
+        accumulated result returned."""
+        p = OpenAIChatCompletionsParameters.coerce(params, **kwargs)
+        body = self._body(messages, p)
+        return self._client._request(
+            "POST", "/chat/completions", p, _result_type(p), json_body=body, stream=p.stream
+        )
+
+    def stream(self, messages: Any, params: Any = None, **kwargs: Any) -> ChatStream:
+        """Iterate the chunks on this thread: ``with ...stream(msgs) as s: for chunk in s``.
+
+        Callbacks are not used here; ``s.result`` is the final accumulated result.
+        """
+        p = OpenAIChatCompletionsParameters.coerce(params, **kwargs)
+        if p.is_async:
+            raise ValueError("stream() iterates on the caller's thread: pass no callbacks "
+                             "(use create(..., stream=True, on_data=...) for callbacks)")
+        p = OpenAIChatCompletionsParameters.coerce(p, stream=True)
+        body = self._body(messages, p)
+        stream: ChatStream = self._client._stream("POST", "/chat/completions", p, json_body=body)
+        return stream
+
+    def retrieve(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+        """GET /chat/completions/{id}."""
+        segment = path_id(completion_id, "completion_id")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request("GET", f"/chat/completions/{segment}", p, OpenAIResult)
+
+    def update(
+        self, completion_id: str, metadata: Mapping[str, str], params: Any = None, **kwargs: Any
+    ) -> OpenAIResult:
+        """POST /chat/completions/{id} with ``{"metadata": ...}``."""
+        segment = path_id(completion_id, "completion_id")
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"`metadata` must be a dict, not {type(metadata).__name__}")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request(
+            "POST", f"/chat/completions/{segment}", p, OpenAIResult,
+            json_body={"metadata": dict(metadata)},
+        )
+
+    def delete(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+        """DELETE /chat/completions/{id}."""
+        segment = path_id(completion_id, "completion_id")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request("DELETE", f"/chat/completions/{segment}", p, OpenAIResult)
+
+    def list(self, params: Any = None, **kwargs: Any) -> OpenAIResult:
+        """GET /chat/completions (after, limit, order, model, ``metadata`` filter)."""
+        p = OpenAIChatCompletionsListParameters.coerce(params, **kwargs)
+        return self._client._request("GET", "/chat/completions", p, OpenAIResult, query=p.query())
+
+
+def _result_type(p: OpenAIChatCompletionsParameters) -> type[OpenAIChatCompletionsResult]:
+    if p.stream:
+        from ..results import OpenAIChatCompletionsStreamResult
+
+        return OpenAIChatCompletionsStreamResult
+    return OpenAIChatCompletionsResult
+
+
+class Chat(Resource):
+    """``client.chat``: ``completions``, ``vision``, and ``create(system_prompt)``."""
+
+    __slots__ = ("_vision", "completions")
+
+    def __init__(self, client: OpenAI) -> None:
+        super().__init__(client)
+        self.completions = Completions(client)
+        self._vision: OpenAIVision | None = None
+
+    @property
+    def vision(self) -> OpenAIVision:
+        if self._vision is None:
+            from ..helpers.vision import OpenAIVision
+
+            self._vision = OpenAIVision(self)
+        return self._vision
+
+    def create(
+        self, system_prompt: str = "", params: Any = None, **kwargs: Any
+    ) -> OpenAIChatHelper:
+        """A stateful conversation (4D ``OpenAIChatHelper``)."""
+        from ..helpers.chat_helper import OpenAIChatHelper
+
+        return OpenAIChatHelper(self, system_prompt, params, **kwargs)

@@ -1,0 +1,64 @@
+"""``client.files``: multipart upload streamed from disk, list, retrieve, delete, content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._http.multipart import MultipartBody, file_part
+from ..parameters import OpenAIFileListParameters, OpenAIFileParameters, OpenAIParameters
+from ..results import (
+    OpenAIFileDeletedResult,
+    OpenAIFileListResult,
+    OpenAIFileResult,
+    OpenAIResult,
+)
+from . import Resource, path_id
+
+__all__ = ["Files"]
+
+
+class Files(Resource):
+    __slots__ = ()
+
+    def create(
+        self, file: Any, purpose: str, params: Any = None, **kwargs: Any
+    ) -> OpenAIFileResult:
+        """POST /files. ``file``: a path, bytes (name it with ``filename=``), a binary file
+        object, or ``(filename, data)``. A retry re-sends the whole file."""
+        if not isinstance(purpose, str):
+            raise TypeError(f"`purpose` must be a str, not {type(purpose).__name__}")
+        if not purpose:
+            raise ValueError("Expected a non-empty value for `purpose`")
+        p = OpenAIFileParameters.coerce(params, **kwargs)
+        if file is None:
+            raise TypeError("Expected a non-empty value for `file` (a path, bytes or a binary "
+                            "file object)")
+        part = file_part(file, filename=p.filename)
+        fields = [*p.form_fields(), ("purpose", purpose)]
+        body = MultipartBody(fields, [("file", part)])
+        return self._client._request(
+            "POST", "/files", p, OpenAIFileResult, body=body, content_type=body.content_type
+        )
+
+    def list(self, params: Any = None, **kwargs: Any) -> OpenAIFileListResult:
+        """GET /files (after, limit, order, purpose)."""
+        p = OpenAIFileListParameters.coerce(params, **kwargs)
+        return self._client._request("GET", "/files", p, OpenAIFileListResult, query=p.query())
+
+    def retrieve(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIFileResult:
+        """GET /files/{id}."""
+        segment = path_id(file_id, "file_id")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request("GET", f"/files/{segment}", p, OpenAIFileResult)
+
+    def delete(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIFileDeletedResult:
+        """DELETE /files/{id}."""
+        segment = path_id(file_id, "file_id")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request("DELETE", f"/files/{segment}", p, OpenAIFileDeletedResult)
+
+    def content(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+        """GET /files/{id}/content; the bytes are ``result.content``."""
+        segment = path_id(file_id, "file_id")
+        p = OpenAIParameters.coerce(params, **kwargs)
+        return self._client._request("GET", f"/files/{segment}/content", p, OpenAIResult)

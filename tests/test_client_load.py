@@ -1,0 +1,79 @@
+"""Load: 1,000 callback calls from 4 workers against a slow server (DESIGN §11 last row)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from aikit import OpenAI, process
+from aikit.testing import FakeOpenAIServer
+
+pytestmark = pytest.mark.slow
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def client_threads() -> int:
+    """Threads of aikit (I/O pool and workers), not of the in-process fake server."""
+    return sum(1 for t in threading.enumerate() if t.name.startswith("aikit"))
+
+
+def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) -> None:
+    calls_per_worker, workers = 250, 4
+    aikit_server.delay_next(0.2, times=calls_per_worker * workers)
+    threads_before, fds_before = client_threads(), open_fds()
+    client = OpenAI(aikit_server.api_key, aikit_server.url, max_concurrent_requests=16)
+    seen: Counter[tuple[str, int]] = Counter()
+    wrong_thread: list[str] = []
+    all_done = threading.Event()
+    lock = threading.Lock()
+    peak = [0]
+
+    def issue(name: str) -> None:
+        me = threading.get_ident()
+
+        def on_terminate(result: object, i: int) -> None:
+            if threading.get_ident() != me:
+                wrong_thread.append(name)
+            with lock:
+                seen[(name, i)] += 1
+                if sum(seen.values()) == calls_per_worker * workers:
+                    all_done.set()
+
+        for i in range(calls_per_worker):
+            client.models.list(on_terminate=lambda r, i=i: on_terminate(r, i))
+
+    stop = threading.Event()
+
+    def monitor() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], client_threads())
+            stop.wait(0.01)
+
+    watcher = threading.Thread(target=monitor, name="monitor")
+    watcher.start()
+    for w in range(workers):
+        process.call_worker(f"load-{w}", issue, f"load-{w}")
+    finished = all_done.wait(120)
+    stop.set()
+    watcher.join()
+    assert finished, f"only {sum(seen.values())} callbacks arrived"
+    assert all(count == 1 for count in seen.values()) and len(seen) == 1000
+    assert wrong_thread == []
+    assert peak[0] <= client.max_concurrent_requests + workers + 4
+    client.close()
+    for w in range(workers):
+        process.kill_worker(f"load-{w}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+        client_threads() > threads_before or open_fds() > fds_before
+    ):
+        time.sleep(0.05)
+    assert client_threads() == threads_before
+    assert open_fds() <= fds_before
