@@ -1,24 +1,122 @@
-"""aikit: an OpenAI-compatible client whose callbacks run in the caller's own process."""
+"""aikit: an OpenAI-compatible client whose callbacks run in the caller's own process.
+
+Everything public is importable from here. The chat/vision helpers and the provider
+configuration load on first use, so ``import aikit`` stays cheap.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from . import process
 from ._logging import setup_from_env
 from ._version import __version__
 from .client import OpenAI
 from .errors import OpenAIError
-from .parameters import OpenAIParameters
-from .results import OpenAIModelListResult, OpenAIModelResult, OpenAIResult
+from .objects import (
+    OpenAIChoice,
+    OpenAIEmbedding,
+    OpenAIFile,
+    OpenAIFileDeleted,
+    OpenAIImage,
+    OpenAIMessage,
+    OpenAIModel,
+    OpenAIModeration,
+    OpenAIModerationItem,
+    OpenAITool,
+)
+from .parameters import (
+    OpenAIChatCompletionsListParameters,
+    OpenAIChatCompletionsMessagesParameters,
+    OpenAIChatCompletionsParameters,
+    OpenAIEmbeddingsParameters,
+    OpenAIFileListParameters,
+    OpenAIFileParameters,
+    OpenAIImageParameters,
+    OpenAIModerationParameters,
+    OpenAIParameters,
+)
+from .results import (
+    OpenAIChatCompletionsResult,
+    OpenAIChatCompletionsStreamResult,
+    OpenAIEmbeddingsResult,
+    OpenAIFileDeletedResult,
+    OpenAIFileListResult,
+    OpenAIFileResult,
+    OpenAIImagesResult,
+    OpenAIModelListResult,
+    OpenAIModelResult,
+    OpenAIModerationResult,
+    OpenAIResult,
+    RateLimit,
+)
+
+if TYPE_CHECKING:
+    from .helpers.chat_helper import OpenAIChatHelper
+    from .helpers.vision import OpenAIVisionHelper
+    from .providers import OpenAIProviders
 
 __all__ = [
     "OpenAI",
+    "OpenAIChatCompletionsListParameters",
+    "OpenAIChatCompletionsMessagesParameters",
+    "OpenAIChatCompletionsParameters",
+    "OpenAIChatCompletionsResult",
+    "OpenAIChatCompletionsStreamResult",
+    "OpenAIChatHelper",
+    "OpenAIChoice",
+    "OpenAIEmbedding",
+    "OpenAIEmbeddingsParameters",
+    "OpenAIEmbeddingsResult",
     "OpenAIError",
+    "OpenAIFile",
+    "OpenAIFileDeleted",
+    "OpenAIFileDeletedResult",
+    "OpenAIFileListParameters",
+    "OpenAIFileListResult",
+    "OpenAIFileParameters",
+    "OpenAIFileResult",
+    "OpenAIImage",
+    "OpenAIImageParameters",
+    "OpenAIImagesResult",
+    "OpenAIMessage",
+    "OpenAIModel",
     "OpenAIModelListResult",
     "OpenAIModelResult",
+    "OpenAIModeration",
+    "OpenAIModerationItem",
+    "OpenAIModerationParameters",
+    "OpenAIModerationResult",
     "OpenAIParameters",
+    "OpenAIProviders",
     "OpenAIResult",
+    "OpenAITool",
+    "OpenAIVisionHelper",
+    "RateLimit",
     "__version__",
     "process",
 ]
+
+_LAZY = {
+    "OpenAIChatHelper": "helpers.chat_helper",
+    "OpenAIVisionHelper": "helpers.vision",
+    "OpenAIProviders": "providers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aikit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 setup_from_env()

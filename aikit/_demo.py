@@ -47,7 +47,7 @@ def run_demo(args: argparse.Namespace) -> None:
         models = client.models.list()
         if not models.success:
             raise SystemExit(f"aikit demo: {models.errors[0]}")
-        print("   " + ", ".join(m.id for m in models.models[:5]))
+        print("   " + ", ".join(str(m.id) for m in models.models[:5]))
 
         print("\n2. Sync chat")
         question = [{"role": "user", "content": "Why is 42 a special number?"}]

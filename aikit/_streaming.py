@@ -34,6 +34,9 @@ class StreamSession:
         self.final: Chunk | None = None
 
     def chunks(self) -> Generator[Chunk, None, None]:
+        if self._spec.error is not None:  # e.g. an unknown provider: nothing is sent
+            self.final = Chunk.final([], errors=[self._spec.error])
+            return
         outcome = self._client._open(self._spec, self.abort)
         if isinstance(outcome, OpenAIError):
             self.final = Chunk.final([], errors=[outcome])

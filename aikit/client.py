@@ -54,7 +54,9 @@ class OpenAI:
         provider = settings.get("provider")
         if provider is not None:
             self._apply_provider(settings, provider)
-        env_defaults(settings)
+        if provider is None or self._provider_error is not None:
+            # A configured provider gets only its own key: never OPENAI_API_KEY (4D gotcha 13).
+            env_defaults(settings)
         self.api_key: str = _check_str(settings.get("api_key", ""), "api_key")
         self.base_url: str = _check_str(settings["base_url"], "base_url")
         self.organization: str = _check_str(settings.get("organization", ""), "organization")

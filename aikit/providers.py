@@ -202,10 +202,16 @@ class OpenAIProviders:
         except OSError as exc:
             self.errors.append(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})")
             return
+        except UnicodeDecodeError:
+            self.errors.append(f"{path}: not UTF-8 text")
+            return
         try:
             data = json.loads(text)
         except ValueError as exc:  # the message gives the position, never the text
             self.errors.append(f"{path}: not valid JSON: {exc}")
+            return
+        except RecursionError:
+            self.errors.append(f"{path}: nested too deeply")
             return
         if not isinstance(data, dict):
             self.errors.append(f"{path}: must hold a JSON object")

@@ -129,20 +129,30 @@ def test_killed_owner_gets_nothing(aikit_server: FakeOpenAIServer, aikit_client:
 
 def test_wait_runs_other_queued_callbacks(aikit_server: FakeOpenAIServer,
                                           aikit_client: OpenAI) -> None:
+    """Inside slow.wait() the worker runs fast's callback and a queued message; slow can only
+    end after fast's callback ran (it terminates slow), so the order is deterministic."""
     order: list[str] = []
+    aikit_server.stream_fault_next("stall", after_chunks=1)
 
     def issue() -> list[str]:
-        fast = aikit_client.models.list({"on_terminate": lambda r: order.append("fast")})
+        slow = aikit_client.chat.completions.create(
+            [{"role": "user", "content": "x"}], stream=True,
+            on_terminate=lambda r: order.append("slow"))
+
+        def fast_done(result: Any) -> None:
+            order.append("fast")
+            slow.terminate()
+
+        fast = aikit_client.models.list(on_terminate=fast_done)
         process.call_worker(process.current_process().name, lambda: order.append("message"))
-        aikit_server.delay_next(0.3, times=1)
-        slow = aikit_client.models.list({"on_terminate": lambda r: order.append("slow")})
+        assert order == []  # nothing runs before the worker waits
         assert slow.wait(TIMEOUT)
         assert fast.terminated
         return list(order)
 
     seen, _ = in_worker(issue)
-    assert set(seen) == {"fast", "message", "slow"}
-    assert seen[-1] == "slow"
+    assert sorted(seen[:2]) == ["fast", "message"]
+    assert seen[2:] == ["slow"]
 
 
 def test_main_thread_callbacks_run_only_in_pump(aikit_client: OpenAI) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-
 from ..objects import OpenAIMessage
 from ..parameters import (
     OpenAIChatCompletionsListParameters,

@@ -66,7 +66,8 @@ class FakeOpenAIServer:
     gets its failure (delay, drop and fail apply to every endpoint; a reply script and a
     stream fault only to chat completions, and only when one is produced). So
     ``delay_next(1); fail_next(429)`` gives one slow 429. Script a fault before starting the
-    call it is meant for: a call already in flight may not have arrived yet.
+    call it is meant for, or after its request shows in ``requests`` (a request has taken its
+    delay, drop and fail scripts by then): a call still in flight may not have arrived yet.
     """
 
     def __init__(
@@ -446,9 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(Response.json({"error": _plain(str(exc))}, 400), extra)
                 return
             number = fake._sim.next_number("request")
+            # Faults are taken before the request shows in ``requests``: a test that sees it
+            # there can script the next fault without racing this request for it.
+            faults = fake._sim.pop_transport_faults()
             request = self._build_record(body, f"req_{number}")
             fake._record(request)
-            self._respond(fake, request, number)
+            self._respond(fake, request, number, faults)
         except (OSError, _Dropped):  # the client went away, or a scripted drop cut us off
             self.close_connection = True
         finally:
@@ -524,8 +528,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- response ---------------------------------------------------------------------------
 
-    def _respond(self, fake: FakeOpenAIServer, request: RecordedRequest, number: int) -> None:
-        delay, drop, failure = fake._sim.pop_transport_faults()
+    def _respond(
+        self,
+        fake: FakeOpenAIServer,
+        request: RecordedRequest,
+        number: int,
+        faults: tuple[float | None, int | None, Failure | None],
+    ) -> None:
+        delay, drop, failure = faults
         if delay and fake._stopping.wait(delay):
             self._abort()
             return

@@ -401,7 +401,7 @@ def test_stored_messages_pagination_and_parts(
     ]
     body = post_chat(http, server, model="m", messages=messages, store=True).json()
     url = f"{server.url}/chat/completions/{body['id']}/messages"
-    page = http.get(url, params={"limit": 2, "order": "desc"}).json()
+    page = http.get(url, params={"limit": "2", "order": "desc"}).json()
     assert [m["id"][-2:] for m in page["data"]] == ["-3", "-2"]
     assert page["data"][0]["content"] is None and page["data"][0]["content_parts"] == parts
     assert page["has_more"] is True

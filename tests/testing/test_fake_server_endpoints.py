@@ -217,12 +217,12 @@ def upload(
     content: bytes = b"{}\n",
     filename: str = "data.jsonl",
     purpose: str = "batch",
-    **fields: str,
+    fields: dict[str, str] | None = None,
 ) -> requests.Response:
     return http.post(
         server.url + "/files",
         files={"file": (filename, content, "application/jsonl")},
-        data={"purpose": purpose, **fields},
+        data={"purpose": purpose, **(fields or {})},
     )
 
 
@@ -249,7 +249,7 @@ def test_file_upload_records_and_returns_the_file_object(
     expiring = upload(
         http,
         server,
-        **{"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"},
+        fields={"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"},
     ).json()
     assert expiring["expires_at"] == expiring["created_at"] + 3600
 
@@ -325,10 +325,10 @@ def test_file_upload_errors(server: FakeOpenAIServer, http: requests.Session) ->
     assert (text_file.status_code, text_file.json()["error"]["param"]) == (400, "file")
     bad_purpose = upload(http, server, purpose="memes")
     assert bad_purpose.json()["error"]["param"] == "purpose"
-    bad_expiry = upload(http, server, **{"expires_after[anchor]": "created_at"})
+    bad_expiry = upload(http, server, fields={"expires_after[anchor]": "created_at"})
     assert bad_expiry.json()["error"]["param"] == "expires_after"
     short_expiry = upload(
-        http, server, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": "60"}
+        http, server, fields={"expires_after[anchor]": "created_at", "expires_after[seconds]": "60"}
     )
     assert short_expiry.json()["error"]["param"] == "expires_after"
     assert http.post(url, json={"purpose": "batch"}).status_code == 415

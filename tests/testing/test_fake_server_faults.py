@@ -115,6 +115,20 @@ def test_delay_next_and_one_fault_of_each_family_per_request(
     assert time.monotonic() - started < 0.2
 
 
+def test_a_recorded_request_has_taken_its_faults(server: FakeOpenAIServer) -> None:
+    server.delay_next(0.3)
+    statuses: list[int] = []
+    first = threading.Thread(
+        target=lambda: statuses.append(requests.get(server.url + "/models", timeout=5).status_code)
+    )
+    first.start()
+    wait_until(lambda: len(server.requests) == 1)
+    server.fail_next(503)  # meant for the next request, not the one already recorded
+    second = requests.get(server.url + "/models", timeout=5).status_code
+    first.join(5)
+    assert (statuses, second) == ([200], 503)
+
+
 def test_delay_is_cut_short_by_stop() -> None:
     server = FakeOpenAIServer().start()
     server.delay_next(30)
