@@ -31,3 +31,20 @@ def test_failed_request_logs_and_errors_mask_the_key(
         assert SECRET not in text
     assert "Bearer" in caplog.text  # the header was logged, masked
     assert aikit_server.requests[-1].headers["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_aikit_log_env_enables_masked_debug_logging(aikit_server: FakeOpenAIServer) -> None:
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    code = ("import aikit; c = aikit.OpenAI(%r, %r); print(c.models.list().status)"
+            % (SECRET, aikit_server.url))
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    env = {**os.environ, "AIKIT_LOG": "debug", "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.stdout.strip() == "401"
+    assert "GET " + aikit_server.url + "/models -> 401" in done.stderr
+    assert SECRET not in done.stderr and SECRET not in done.stdout

@@ -1,0 +1,64 @@
+"""Transport choices: one shared Session under many threads, proxies from options and env."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from aikit import OpenAI
+from aikit.testing import FakeOpenAIServer
+
+PROXIED = "http://aikit-proxy.test/v1"  # reserved name: only the local proxy ever sees it
+
+
+def test_one_session_shared_by_fifty_threads(aikit_server: FakeOpenAIServer) -> None:
+    """The client shares one requests.Session (cookies off) across threads: 50 threads each
+    get their own answers back, none lost or crossed."""
+    client = OpenAI(aikit_server.api_key, aikit_server.url)
+    wrong: list[str] = []
+    failures: list[object] = []
+    start = threading.Barrier(50)
+
+    def worker(n: int) -> None:
+        start.wait(10)
+        for i in range(10):
+            text = f"thread {n} call {i}"
+            result = client.chat.completions.create([{"role": "user", "content": text}])
+            if not result.success:
+                failures.append(result.errors)
+            elif result.choice.message.text != f"Echo: {text}":
+                wrong.append(result.choice.message.text)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == [] and wrong == []
+    assert len(aikit_server.requests) == 500
+    assert len({id(client._get_transport().session)}) == 1
+    client.close()
+
+
+def test_proxies_option(aikit_server: FakeOpenAIServer) -> None:
+    root = aikit_server.url.removesuffix("/v1")
+    with OpenAI(aikit_server.api_key, PROXIED, proxies={"http": root}, max_retries=0) as c:
+        c.models.list()
+    assert aikit_server.requests[-1].headers["Host"] == "aikit-proxy.test"  # came via the proxy
+
+
+def test_proxy_from_environment(aikit_server: FakeOpenAIServer,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", aikit_server.url.removesuffix("/v1"))
+    with OpenAI(aikit_server.api_key, PROXIED, max_retries=0) as client:
+        client.models.list()
+    assert aikit_server.requests[-1].headers["Host"] == "aikit-proxy.test"  # came via the proxy
+
+
+def test_closed_client_refuses_new_calls(aikit_server: FakeOpenAIServer) -> None:
+    client = OpenAI(aikit_server.api_key, aikit_server.url)
+    assert client.models.list().success
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.models.list()
