@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ._http.transport import Abortable
 from ._logging import logger
 from .errors import OpenAIError
+from .parameters import OpenAIParameters
 from .results import HTTPResponse, OpenAIResult
 
 if TYPE_CHECKING:
-    from .parameters import OpenAIParameters
     from .process._core import Owner
 
 __all__ = ["Call", "IOPool"]
@@ -143,6 +143,7 @@ class Call:
         self._dropped = True
         self.abort.abort()
         self._delivered.set()
+        self._release()
 
     # -- posting from the I/O thread ----------------------------------------------------
     def post(self, fn: Callable[..., None], *args: Any, key: object = None) -> bool:
@@ -185,6 +186,14 @@ class Call:
             if self._owner is not None:
                 self._owner.untrack(self)
             self._delivered.set()
+            self._release()
+
+    def _release(self) -> None:
+        """Break result <-> call and drop the user's callbacks once delivered, so a closed
+        window referenced by them is freed now, on its own thread — not later by the cycle
+        collector on an I/O thread, where freeing Tk objects aborts the process."""
+        self.result._control = None
+        self.params = _SPENT
 
     def deliver_data(self, chunk: OpenAIResult) -> None:
         """Owner thread: one stream chunk to on_data then formula (4D passes chunks to both)."""
@@ -192,6 +201,10 @@ class Call:
             return
         invoke(self.params.on_data, chunk)
         invoke(self.params.formula, chunk)
+
+
+#: What a finished call keeps instead of the user's parameters: no callbacks at all.
+_SPENT = OpenAIParameters()
 
 
 def invoke(callback: Callable[[Any], Any] | None, arg: Any) -> None:

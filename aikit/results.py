@@ -200,14 +200,16 @@ class OpenAIResult:
 
         Returns True when terminated, False on timeout. A sync result returns True at once.
         """
-        if self._terminated or self._control is None:
-            return self._terminated or self._control is None
-        return self._control.wait(timeout)
+        control = self._control
+        if self._terminated or control is None:
+            return True
+        return control.wait(timeout)
 
     def terminate(self) -> None:
         """Abort a pending call: ``on_error`` then ``on_terminate`` follow; no-op when finished."""
-        if self._control is not None and not self._terminated:
-            self._control.terminate()
+        control = self._control
+        if control is not None and not self._terminated:
+            control.terminate()
 
     def __repr__(self) -> str:
         state = "terminated" if self._terminated else "pending"

@@ -20,8 +20,8 @@ try:
 except ImportError:  # a plain checkout: let `python samples/x.py` find the package beside it
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aikit import OpenAI  # noqa: E402
-from aikit.testing import FakeOpenAIServer  # noqa: E402
+from aikit import OpenAI
+from aikit.testing import FakeOpenAIServer
 
 __all__ = ["DEFAULT_MODEL", "SELF_TEST_TIMEOUT", "open_client", "parse_args", "uses_real_api"]
 

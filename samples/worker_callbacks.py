@@ -67,7 +67,7 @@ class Writer:
         if result.success:
             say("writer", f"on_terminate: {len(result.models)} models")
         else:
-            say("writer", f"on_terminate: models.list failed: {result.errors[0]}")
+            say("writer", f"on_terminate: models.list failed: {result.errors}")
         self.done.trigger(result.success and self.failures == 0 and self.answers > 0)
 
 
@@ -100,7 +100,8 @@ class Asker:
 
     def on_error(self, question: str, result: OpenAIChatCompletionsResult) -> None:
         say("asker", f"on_error for {question!r}")
-        process.call_worker("writer", self.writer.write_error, question, str(result.errors[0]))
+        error = "; ".join(str(e) for e in result.errors) or f"HTTP status {result.status}"
+        process.call_worker("writer", self.writer.write_error, question, error)
 
     def on_terminate(self, result: OpenAIChatCompletionsResult) -> None:
         self.pending -= 1

@@ -1,0 +1,1092 @@
+#!/usr/bin/env python3
+"""aikit benchmarks: every target of DESIGN §11, each measured against its baseline in one run.
+
+    python benchmarks/bench.py [--quick] [--only NAME...] [--json]
+
+Rows (``--only`` takes these names, or their numbers 1-7, comma- or space-separated):
+
+    sync       sync call overhead vs raw requests.Session POST + json.loads      <= 1.15x
+    openai     sync call vs openai-python's sync client                           <= 0.7x
+    callbacks  2,000 callback calls from one worker vs ThreadPoolExecutor+requests <= 1.2x
+    hop        worker-to-worker call_worker hop vs two threads + SimpleQueue      <= 2x, p99 <= 1 ms
+    stream     streaming events/s vs openai-python stream=True                    >= 3x
+    import     ``import aikit`` vs ``import openai``, net of interpreter start    <= 0.3x
+    inflight   1,000 in-flight callback calls, server delays each answer 1 s      threads, fds
+
+All HTTP goes to a tiny HTTP/1.1 keep-alive server that this script starts in a subprocess on
+127.0.0.1 (so its GIL and CPU time are not the client's); it answers every chat completion
+with the same fixed JSON body or SSE body, and delays answers under ``/slow``.
+The script reports; it does not gate: the exit code is 0 unless a row could not be measured.
+Never run it as a timed unit test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from queue import SimpleQueue
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # a plain checkout: import the aikit next to this folder
+
+API_KEY = "sk-bench-0000000000000000"
+MODEL = "gpt-4o-mini"
+MESSAGES: list[dict[str, str]] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Could you explain me why 42 is a special number?"},
+]
+ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight")
+
+
+class BenchError(RuntimeError):
+    """A row could not be measured (a call failed, a wait timed out)."""
+
+
+# =============================================================================================
+# The server (runs in a subprocess: ``bench.py --serve``)
+# =============================================================================================
+
+_COMPLETION: dict[str, Any] = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "gpt-4o-mini-2024-07-18",
+    "system_fingerprint": "fp_bench",
+    "choices": [
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": "42 is the answer to the ultimate question of life, the universe, "
+                "and everything, according to Douglas Adams.",
+                "refusal": None,
+            },
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 28, "completion_tokens": 24, "total_tokens": 52},
+}
+
+_HEADERS = (
+    b"x-request-id: req_bench\r\n"
+    b"openai-processing-ms: 1\r\n"
+    b"x-ratelimit-limit-requests: 10000\r\n"
+    b"x-ratelimit-remaining-requests: 9999\r\n"
+    b"x-ratelimit-reset-requests: 6ms\r\n"
+)
+
+
+def _json_response(body: bytes, status: bytes = b"200 OK") -> bytes:
+    return (
+        b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\n" + _HEADERS + b"\r\n" + body
+    )
+
+
+def _sse_events(count: int) -> list[bytes]:
+    """``count`` chat.completion.chunk events (role first, finish_reason last) then [DONE]."""
+    base = {k: _COMPLETION[k] for k in ("id", "created", "model", "system_fingerprint")}
+    events: list[bytes] = []
+    for i in range(count):
+        delta: dict[str, Any] = {"content": f"w{i} "}
+        finish = None
+        if i == 0:
+            delta = {"role": "assistant", "content": ""}
+        elif i == count - 1:
+            delta, finish = {}, "stop"
+        chunk = {
+            "object": "chat.completion.chunk",
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        events.append(b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n")
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def _sse_response(count: int) -> bytes:
+    """A chunked text/event-stream answer, one HTTP chunk per event (as OpenAI sends them)."""
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in _sse_events(count))
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+        b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n" + _HEADERS + b"\r\n"
+        + framed + b"0\r\n\r\n"
+    )
+
+
+_STREAM_RE = re.compile(rb'"stream"\s*:\s*true')
+_LENGTH_RE = re.compile(rb"\r\ncontent-length:\s*(\d+)")
+
+
+def _dechunk(buf: bytearray, start: int) -> tuple[bytes, int] | None:
+    """A chunked request body starting at ``start``: (body, end offset), or None if partial."""
+    parts: list[bytes] = []
+    pos = start
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(bytes(buf[pos:eol]).split(b";")[0], 16)
+        if size == 0:
+            end = buf.find(b"\r\n\r\n", eol)
+            return (b"".join(parts), end + 4) if end >= 0 else None
+        if len(buf) < eol + 2 + size + 2:
+            return None
+        parts.append(bytes(buf[eol + 2 : eol + 2 + size]))
+        pos = eol + 2 + size + 2
+
+
+class _BenchProtocol(asyncio.Protocol):
+    """HTTP/1.1 keep-alive: parse just enough of each request to frame it and pick the answer."""
+
+    def __init__(self, answers: dict[str, bytes], delay: float) -> None:
+        self._answers = answers
+        self._delay = delay
+        self._buf = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end]).lower()
+            start = end + 4
+            if b"\r\ntransfer-encoding: chunked" in head:
+                framed = _dechunk(buf, start)
+                if framed is None:
+                    return
+                body, consumed = framed
+            else:
+                match = _LENGTH_RE.search(head)
+                length = int(match.group(1)) if match else 0
+                if len(buf) < start + length:
+                    return
+                body, consumed = bytes(buf[start : start + length]), start + length
+            del buf[:consumed]
+            self._respond(head, body)
+
+    def _respond(self, head: bytes, body: bytes) -> None:
+        path = head.split(b" ", 2)[1]
+        if path.endswith(b"/chat/completions"):
+            answer = self._answers["sse" if _STREAM_RE.search(body) else "json"]
+        else:
+            answer = self._answers["404"]
+        close = b"\r\nconnection: close" in head
+        if path.startswith(b"/slow/"):
+            asyncio.get_running_loop().call_later(self._delay, self._write, answer, close)
+        else:
+            self._write(answer, close)
+
+    def _write(self, answer: bytes, close: bool) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(answer)
+        if close:
+            transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+
+def serve(events: int, delay: float, lifetime: float) -> None:
+    """Serve on 127.0.0.1 (port printed on stdout) until stdin closes or ``lifetime`` ends."""
+    answers = {
+        "json": _json_response(json.dumps(_COMPLETION, separators=(",", ":")).encode()),
+        "sse": _sse_response(events),
+        "404": _json_response(b'{"error":{"message":"not found","type":"invalid_request_error"}}',
+                              b"404 Not Found"),
+    }
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _BenchProtocol(answers, delay), "127.0.0.1", 0, backlog=2048
+        )
+        port = server.sockets[0].getsockname()[1]
+        print(port, flush=True)
+        stop = asyncio.Event()
+        # The parent closes our stdin when it is done (or dies): stop then.
+        threading.Thread(
+            target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True
+        ).start()
+        try:
+            await asyncio.wait_for(stop.wait(), lifetime)
+        except asyncio.TimeoutError:
+            pass
+        server.close()
+
+    asyncio.run(main())
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def slow_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slow/v1"
+
+
+@contextmanager
+def bench_server(events: int, delay: float) -> Iterator[Server]:
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", "--events", str(events),
+         "--delay", str(delay)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the port; the server is listening once it is printed
+        if not line.strip().isdigit():
+            raise BenchError(f"the benchmark server did not start (printed {line!r})")
+        yield Server(proc, int(line))
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+# =============================================================================================
+# Measuring helpers
+# =============================================================================================
+
+
+@dataclass
+class Sizes:
+    """Counts and time budgets of one run (``--quick`` shrinks them)."""
+
+    sync_calls: int = 400  # per round and side
+    sync_rounds: int = 9
+    openai_calls: int = 300
+    openai_rounds: int = 7
+    callback_calls: int = 2000
+    callback_rounds: int = 5
+    hop_round_trips: int = 5000
+    hop_rounds: int = 5
+    stream_events: int = 2000
+    stream_rounds: int = 7
+    import_runs: int = 15
+    inflight_calls: int = 1000
+    inflight_delay: float = 1.0
+    row_budget: float = 60.0  # seconds a row may spend measuring before it stops adding rounds
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            sync_calls=200, sync_rounds=5, openai_calls=150, openai_rounds=3,
+            callback_calls=600, callback_rounds=3, hop_round_trips=2000, hop_rounds=3,
+            stream_events=2000, stream_rounds=3, import_runs=5, inflight_calls=200,
+            row_budget=15.0,
+        )
+
+
+@dataclass
+class Row:
+    name: str
+    what: str
+    aikit: str
+    baseline: str
+    ratio: float | None
+    target: str
+    status: str  # PASS, MISS, INFO, SKIP, ERROR
+    notes: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} us"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def interleave(
+    sides: dict[str, Callable[[], float]], rounds: int, budget: float
+) -> dict[str, list[float]]:
+    """Run each side once per round (order alternating), at least 2 rounds, ``rounds`` at most,
+    and no new round once ``budget`` seconds have passed. Each side returns its own figure."""
+    out: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
+    started = time.monotonic()
+    for i in range(rounds):
+        if i >= 2 and time.monotonic() - started > budget:
+            break
+        for name in names if i % 2 == 0 else names[::-1]:
+            gc.collect()
+            out[name].append(sides[name]())
+    return out
+
+
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """Median of the per-round ratios: each round's two sides ran back to back, so a slow
+    spell of the machine affects both terms of a ratio instead of one side's median."""
+    return median([x / y for x, y in zip(a, b)])
+
+
+def per_call(
+    fn: Callable[[], object], calls: int, cpu: list[float] | None = None
+) -> Callable[[], float]:
+    """A side that times ``calls`` sequential calls of ``fn``; its figure is wall seconds per
+    call. The calling thread's CPU seconds per call go to ``cpu`` when given."""
+
+    def side() -> float:
+        cpu_started = time.thread_time()
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        elapsed = time.perf_counter() - started
+        if cpu is not None:
+            cpu.append((time.thread_time() - cpu_started) / calls)
+        return elapsed / calls
+
+    return side
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def chat_payload(stream: bool = False) -> bytes:
+    body: dict[str, Any] = {"model": MODEL, "messages": MESSAGES}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body).encode()
+
+
+RAW_HEADERS = {
+    "Authorization": f"Bearer {API_KEY}",
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
+
+
+def raw_session(pool: int = 10) -> Any:
+    import requests
+    import requests.adapters
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool, max_retries=0)
+    session.mount("http://", adapter)
+    return session
+
+
+def raw_chat(session: Any, url: str) -> str:
+    """What a hand-written client does: POST the JSON, check the status, json.loads."""
+    response = session.post(url, data=chat_payload(), headers=RAW_HEADERS, timeout=600)
+    if response.status_code != 200:
+        raise BenchError(f"raw requests got HTTP {response.status_code}")
+    data = json.loads(response.content)
+    return str(data["choices"][0]["message"]["content"])
+
+
+def aikit_client(url: str, **kwargs: Any) -> Any:
+    from aikit import OpenAI
+
+    return OpenAI(api_key=API_KEY, base_url=url, **kwargs)
+
+
+def aikit_chat(client: Any) -> str:
+    result = client.chat.completions.create(MESSAGES, model=MODEL)
+    if not result.success:
+        raise BenchError(f"aikit call failed: {result.errors}")
+    return str(result.choice.text)
+
+
+def openai_module() -> Any | None:
+    try:
+        import openai
+    except ImportError:
+        return None
+    return openai
+
+
+def openai_client(url: str) -> Any:
+    import openai
+
+    return openai.OpenAI(api_key=API_KEY, base_url=url, max_retries=2)
+
+
+def openai_chat(client: Any) -> str:
+    completion = client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    return str(completion.choices[0].message.content)
+
+
+# =============================================================================================
+# Rows
+# =============================================================================================
+
+
+@dataclass
+class Context:
+    server: Server
+    sizes: Sizes
+
+
+def row_sync(ctx: Context) -> list[Row]:
+    """1. aikit sync create() vs raw requests.Session POST + json.loads, same keep-alive server."""
+    s = ctx.sizes
+    client = aikit_client(ctx.server.url)
+    session = raw_session()
+    url = ctx.server.url + "/chat/completions"
+    try:
+        for _ in range(50):  # warm up: connections, lazy imports, caches
+            aikit_chat(client)
+            raw_chat(session, url)
+        cpu: dict[str, list[float]] = {"aikit": [], "raw": []}
+        figures = interleave(
+            {
+                "aikit": per_call(lambda: aikit_chat(client), s.sync_calls, cpu["aikit"]),
+                "raw": per_call(lambda: raw_chat(session, url), s.sync_calls, cpu["raw"]),
+            },
+            s.sync_rounds,
+            s.row_budget,
+        )
+    finally:
+        client.close()
+        session.close()
+    a, b = median(figures["aikit"]), median(figures["raw"])
+    ratio = paired_ratio(figures["aikit"], figures["raw"])
+    ca, cb = median(cpu["aikit"]), median(cpu["raw"])
+    return [Row(
+        "sync", "sync call overhead vs raw requests.Session + json.loads",
+        f"{us(a)}/call", f"{us(b)}/call", ratio, "<= 1.15x", verdict(ratio <= 1.15),
+        [f"{len(figures['aikit'])} interleaved rounds x {s.sync_calls} calls; figures are "
+         "medians of rounds, ratio the median of per-round ratios",
+         f"client CPU per call: aikit {us(ca)}, raw {us(cb)} ({ca / cb:.2f}x)"],
+        {"aikit_s": a, "baseline_s": b, "aikit_cpu_s": ca, "baseline_cpu_s": cb,
+         "rounds": figures},
+    )]
+
+
+def row_openai(ctx: Context) -> list[Row]:
+    """2. aikit sync create() vs openai-python's sync client, same server."""
+    if openai_module() is None:
+        return [Row("openai", "sync call vs openai-python", "-", "-", None, "<= 0.7x", "SKIP",
+                    ["openai is not installed (pip install openai)"])]
+    s = ctx.sizes
+    client = aikit_client(ctx.server.url)
+    oclient = openai_client(ctx.server.url)
+    try:
+        for _ in range(50):
+            aikit_chat(client)
+            openai_chat(oclient)
+        cpu: dict[str, list[float]] = {"aikit": [], "openai": []}
+        figures = interleave(
+            {
+                "aikit": per_call(lambda: aikit_chat(client), s.openai_calls, cpu["aikit"]),
+                "openai": per_call(lambda: openai_chat(oclient), s.openai_calls, cpu["openai"]),
+            },
+            s.openai_rounds,
+            s.row_budget,
+        )
+    finally:
+        client.close()
+        oclient.close()
+    a, b = median(figures["aikit"]), median(figures["openai"])
+    ratio = paired_ratio(figures["aikit"], figures["openai"])
+    ca, cb = median(cpu["aikit"]), median(cpu["openai"])
+    version = getattr(openai_module(), "__version__", "?")
+    return [Row(
+        "openai", "sync call vs openai-python sync client",
+        f"{us(a)}/call", f"{us(b)}/call", ratio, "<= 0.7x", verdict(ratio <= 0.7),
+        [f"{len(figures['aikit'])} interleaved rounds x {s.openai_calls} calls (openai "
+         f"{version}); ratio = median of per-round ratios",
+         f"client CPU per call: aikit {us(ca)}, openai {us(cb)} ({ca / cb:.2f}x)"],
+        {"aikit_s": a, "baseline_s": b, "aikit_cpu_s": ca, "baseline_cpu_s": cb,
+         "rounds": figures},
+    )]
+
+
+def row_callbacks(ctx: Context) -> list[Row]:
+    """3. N callback calls issued from one worker, until all N on_response ran there, vs a
+    ThreadPoolExecutor(max_concurrent_requests) + one shared requests.Session (the same shape
+    as aikit's I/O pool: one Session, a connection pool as large as the thread pool), with the
+    results collected by the issuing thread through as_completed."""
+    from aikit import process
+
+    s = ctx.sizes
+    n = s.callback_calls
+    client = aikit_client(ctx.server.url)
+    pool = client.max_concurrent_requests
+    session = raw_session(pool)
+    executor = ThreadPoolExecutor(pool)
+    url = ctx.server.url + "/chat/completions"
+    worker = "bench-callbacks"
+    timeout = 120.0
+
+    def aikit_batch(count: int) -> float:
+        done = process.Signal()
+        state = {"ok": 0, "failed": 0}
+
+        def on_response(result: Any) -> None:
+            _ = result.choice.text
+            state["ok"] += 1
+            if state["ok"] + state["failed"] == count:
+                done.trigger(time.perf_counter())
+
+        def on_error(result: Any) -> None:
+            state["failed"] += 1
+            if state["ok"] + state["failed"] == count:
+                done.trigger(time.perf_counter())
+
+        def issue() -> None:
+            for _ in range(count):
+                client.chat.completions.create(
+                    MESSAGES, model=MODEL, on_response=on_response, on_error=on_error
+                )
+
+        started = time.perf_counter()
+        process.call_worker(worker, issue)
+        if not done.wait(timeout):
+            raise BenchError(f"aikit delivered {state} of {count} callbacks in {timeout} s")
+        if state["failed"]:
+            raise BenchError(f"{state['failed']} of {count} aikit callback calls failed")
+        return float(done.value) - started
+
+    def raw_batch(count: int) -> float:
+        started = time.perf_counter()
+        futures = [executor.submit(raw_chat, session, url) for _ in range(count)]
+        for future in as_completed(futures, timeout=timeout):
+            future.result()
+        return time.perf_counter() - started
+
+    try:
+        aikit_batch(min(n, 200))
+        raw_batch(min(n, 200))
+        figures = interleave(
+            {"aikit": lambda: aikit_batch(n), "raw": lambda: raw_batch(n)},
+            s.callback_rounds,
+            s.row_budget,
+        )
+    finally:
+        process.kill_worker(worker)
+        client.close()
+        executor.shutdown(wait=True)
+        session.close()
+    a, b = median(figures["aikit"]), median(figures["raw"])
+    ratio = paired_ratio(figures["aikit"], figures["raw"])
+    return [Row(
+        "callbacks", f"{n} callback calls from one worker vs ThreadPoolExecutor({pool})+requests",
+        f"{a:.3f} s", f"{b:.3f} s", ratio, "<= 1.2x", verdict(ratio <= 1.2),
+        [f"{len(figures['aikit'])} interleaved rounds, medians, ratio of pairs; "
+         f"aikit {n / a:.0f} calls/s, raw {n / b:.0f} calls/s"],
+        {"aikit_s": a, "baseline_s": b, "calls": n, "rounds": figures},
+    )]
+
+
+def row_hop(ctx: Context) -> list[Row]:
+    """4. One hop = post a message to another thread until it runs there. aikit: two workers
+    ping-ponging with call_worker; baseline: two plain threads ping-ponging on SimpleQueues."""
+    from aikit import process
+
+    s = ctx.sizes
+    n = s.hop_round_trips
+    timeout = 60.0
+    ping, pong = "bench-ping", "bench-pong"
+
+    def aikit_round() -> list[float]:
+        hops: list[float] = []
+        done = process.Signal()
+
+        def on_ping(sent: float, k: int) -> None:
+            hops.append(time.perf_counter() - sent)
+            if k >= n:
+                done.trigger()
+                return
+            process.call_worker(pong, on_pong, time.perf_counter(), k)
+
+        def on_pong(sent: float, k: int) -> None:
+            hops.append(time.perf_counter() - sent)
+            process.call_worker(ping, on_ping, time.perf_counter(), k + 1)
+
+        def start() -> None:
+            process.call_worker(pong, on_pong, time.perf_counter(), 0)
+
+        process.call_worker(ping, start)
+        if not done.wait(timeout) or len(hops) != 2 * n:
+            raise BenchError("aikit ping-pong did not finish")
+        return hops
+
+    def thread_round() -> list[float]:
+        hops: list[float] = []
+        inbox_a: SimpleQueue[tuple[float, int] | None] = SimpleQueue()
+        inbox_b: SimpleQueue[tuple[float, int] | None] = SimpleQueue()
+
+        def run_a() -> None:
+            inbox_b.put((time.perf_counter(), 0))
+            while True:
+                item = inbox_a.get(timeout=timeout)
+                if item is None:
+                    return
+                hops.append(time.perf_counter() - item[0])
+                if item[1] >= n:
+                    inbox_b.put(None)
+                    return
+                inbox_b.put((time.perf_counter(), item[1]))
+
+        def run_b() -> None:
+            while True:
+                item = inbox_b.get(timeout=timeout)
+                if item is None:
+                    return
+                hops.append(time.perf_counter() - item[0])
+                inbox_a.put((time.perf_counter(), item[1] + 1))
+
+        threads = [threading.Thread(target=run_b), threading.Thread(target=run_a)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout)
+        if len(hops) != 2 * n:
+            raise BenchError("thread ping-pong did not finish")
+        return hops
+
+    results: dict[str, list[float]] = {"aikit": [], "threads": []}
+    rounds: dict[str, list[float]] = {"aikit": [], "threads": []}
+
+    def side(name: str, fn: Callable[[], list[float]]) -> Callable[[], float]:
+        def run() -> float:
+            hops = fn()
+            results[name].extend(hops)
+            rounds[name].append(median(hops))
+            return median(hops)
+
+        return run
+
+    try:
+        aikit_round()  # warm up: both workers exist from here on
+        thread_round()
+        interleave(
+            {"aikit": side("aikit", aikit_round), "threads": side("threads", thread_round)},
+            s.hop_rounds,
+            s.row_budget,
+        )
+    finally:
+        process.kill_worker(ping)
+        process.kill_worker(pong)
+    a, b = median(results["aikit"]), median(results["threads"])
+    p99, p99_base = quantile(results["aikit"], 0.99), quantile(results["threads"], 0.99)
+    ratio = a / b
+    return [Row(
+        "hop", "call_worker hop (worker ping-pong) vs 2 threads + SimpleQueue",
+        f"{us(a)}/hop", f"{us(b)}/hop", ratio, "<= 2x, p99 <= 1 ms",
+        verdict(ratio <= 2.0 and p99 <= 1e-3),
+        [f"aikit p99 {us(p99)} (threads p99 {us(p99_base)}), "
+         f"p99.9 {us(quantile(results['aikit'], 0.999))}, max {us(max(results['aikit']))}; "
+         f"{len(results['aikit'])} hops"],
+        {"aikit_s": a, "baseline_s": b, "aikit_p99_s": p99, "baseline_p99_s": p99_base,
+         "round_medians": rounds},
+    )]
+
+
+def row_stream(ctx: Context) -> list[Row]:
+    """5. Events/s over one SSE body: aikit sync stream() and callback on_data into a worker,
+    vs openai-python stream=True; raw requests iter_content + line split as a reference."""
+    from aikit import process
+
+    s = ctx.sizes
+    events = s.stream_events
+    url = ctx.server.url
+    client = aikit_client(url)
+    session = raw_session()
+    has_openai = openai_module() is not None
+    oclient = openai_client(url) if has_openai else None
+    worker = "bench-stream"
+    timeout = 60.0
+
+    def check(count: int, who: str) -> None:
+        if count != events:
+            raise BenchError(f"{who} saw {count} chunks, expected {events}")
+
+    def aikit_sync() -> float:
+        started = time.perf_counter()
+        count = 0
+        with client.chat.completions.stream(MESSAGES, model=MODEL) as stream:
+            for chunk in stream:
+                _ = chunk.choice.text
+                count += 1
+        elapsed = time.perf_counter() - started
+        check(count, "aikit stream()")
+        return events / elapsed
+
+    def aikit_callback() -> float:
+        done = process.Signal()
+        state = {"n": 0}
+
+        def on_data(chunk: Any) -> None:
+            _ = chunk.choice.text
+            state["n"] += 1
+
+        def on_terminate(result: Any) -> None:
+            done.trigger((time.perf_counter(), result.success))
+
+        def issue() -> None:
+            client.chat.completions.create(
+                MESSAGES, model=MODEL, stream=True, on_data=on_data, on_terminate=on_terminate
+            )
+
+        started = time.perf_counter()
+        process.call_worker(worker, issue)
+        if not done.wait(timeout):
+            raise BenchError("aikit callback stream did not end")
+        ended, ok = done.value
+        if not ok:
+            raise BenchError("aikit callback stream failed")
+        check(state["n"], "aikit on_data")
+        return float(events / (ended - started))
+
+    def openai_stream() -> float:
+        assert oclient is not None
+        started = time.perf_counter()
+        count = 0
+        for chunk in oclient.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
+            _ = chunk.choices[0].delta.content
+            count += 1
+        elapsed = time.perf_counter() - started
+        check(count, "openai-python")
+        return events / elapsed
+
+    def raw_stream() -> float:
+        started = time.perf_counter()
+        count = 0
+        headers = {**RAW_HEADERS, "Accept": "text/event-stream"}
+        with session.post(url + "/chat/completions", data=chat_payload(stream=True),
+                          headers=headers, stream=True, timeout=600) as response:
+            pending = b""
+            finished = False
+            for part in response.iter_content(chunk_size=None):
+                lines = (pending + part).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if not line.startswith(b"data: "):
+                        continue
+                    data = line[6:]
+                    if data == b"[DONE]":
+                        finished = True
+                        break
+                    _ = json.loads(data)["choices"][0]["delta"].get("content")
+                    count += 1
+                if finished:
+                    break
+        elapsed = time.perf_counter() - started
+        check(count, "raw requests")
+        return events / elapsed
+
+    sides: dict[str, Callable[[], float]] = {
+        "aikit": aikit_sync, "aikit_cb": aikit_callback, "raw": raw_stream,
+    }
+    if has_openai:
+        sides["openai"] = openai_stream
+    try:
+        for fn in sides.values():
+            fn()
+        figures = interleave(sides, s.stream_rounds, s.row_budget)
+    finally:
+        process.kill_worker(worker)
+        client.close()
+        session.close()
+        if oclient is not None:
+            oclient.close()
+    med = {name: median(values) for name, values in figures.items()}
+    note = f"{events} events/stream, {len(figures['aikit'])} interleaved rounds, median"
+    if not has_openai:
+        return [Row("stream", "streaming events/s vs openai-python", f"{med['aikit']:.0f} ev/s",
+                    "-", None, ">= 3x", "SKIP", ["openai is not installed", note])]
+    base = med["openai"]
+
+    def ratio(name: str) -> float:
+        return paired_ratio(figures[name], figures["openai"])
+
+    rows = [
+        Row("stream", "streaming events/s, sync stream() vs openai-python stream=True",
+            f"{med['aikit']:.0f} ev/s", f"{base:.0f} ev/s", ratio("aikit"), ">= 3x",
+            verdict(ratio("aikit") >= 3.0), [note], {"events_per_s": figures}),
+        Row("stream-cb", "streaming events/s, callback on_data into a worker vs openai-python",
+            f"{med['aikit_cb']:.0f} ev/s", f"{base:.0f} ev/s", ratio("aikit_cb"), ">= 3x",
+            verdict(ratio("aikit_cb") >= 3.0)),
+        Row("stream-raw", "reference: raw requests iter_content + split vs openai-python",
+            f"{med['raw']:.0f} ev/s", f"{base:.0f} ev/s", ratio("raw"), "(ref ~15x)",
+            "INFO", [f"aikit sync stream() reaches "
+                     f"{paired_ratio(figures['aikit'], figures['raw']):.2f}x of raw requests"]),
+    ]
+    return rows
+
+
+def row_import(ctx: Context) -> list[Row]:
+    """6. Fresh-interpreter wall time of ``import X`` minus ``pass``, interleaved, medians."""
+    s = ctx.sizes
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIKIT_", "OPENAI_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # Both packages import from cached bytecode, kept outside the checkout (the warm-up runs
+    # write it): compiling sources on every run would measure the compiler.
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "aikit-bench-pycache")
+    has_openai = openai_module() is not None
+    codes = {"pass": "pass", "aikit": "import aikit"}
+    if has_openai:
+        codes["openai"] = "import openai"
+
+    def run(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - started
+
+    for code in codes.values():  # warm up: .pyc files written, page cache filled
+        run(code)
+    figures = interleave(
+        {name: (lambda c=code: run(c)) for name, code in codes.items()},  # type: ignore[misc]
+        s.import_runs,
+        s.row_budget,
+    )
+    med = {name: median(values) for name, values in figures.items()}
+    net_aikit = med["aikit"] - med["pass"]
+    selftime = import_time_ms(env, "aikit")
+    notes = [f"{len(figures['pass'])} interleaved runs each; interpreter start "
+             f"{med['pass'] * 1e3:.1f} ms; -X importtime cumulative: aikit {selftime:.1f} ms"]
+    if not has_openai:
+        return [Row("import", "import aikit vs import openai", f"{net_aikit * 1e3:.1f} ms", "-",
+                    None, "<= 0.3x", "SKIP", ["openai is not installed", *notes])]
+    net_openai = med["openai"] - med["pass"]
+    notes[0] += f", openai {import_time_ms(env, 'openai'):.1f} ms"
+    ratio = net_aikit / net_openai
+    return [Row(
+        "import", "import aikit vs import openai (net of interpreter start)",
+        f"{net_aikit * 1e3:.1f} ms", f"{net_openai * 1e3:.1f} ms", ratio, "<= 0.3x",
+        verdict(ratio <= 0.3), notes,
+        {"aikit_s": net_aikit, "baseline_s": net_openai, "runs": figures},
+    )]
+
+
+def import_time_ms(env: dict[str, str], module: str) -> float:
+    """The cumulative ``-X importtime`` figure of ``module``'s top-level import, in ms."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                          env=env, capture_output=True, text=True, timeout=60, check=True)
+    for line in done.stderr.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1]) / 1e3
+    return float("nan")
+
+
+def count_threads() -> tuple[int, int]:
+    """(Python threads, OS threads of this process)."""
+    try:
+        tasks = len(os.listdir("/proc/self/task"))
+    except OSError:
+        tasks = -1
+    return threading.active_count(), tasks
+
+
+def count_fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def row_inflight(ctx: Context) -> list[Row]:
+    """7. N callback calls in flight at once against answers delayed by 1 s: thread count,
+    callbacks delivered, threads and fds after close() + kill_worker."""
+    from aikit import process
+
+    s = ctx.sizes
+    n = s.inflight_calls
+    worker = "bench-inflight"
+    gc.collect()
+    threads0, tasks0 = count_threads()
+    fds0 = count_fds()
+    client = aikit_client(ctx.server.slow_url, timeout=60.0, max_retries=0)
+    pool = client.max_concurrent_requests
+    done = process.Signal()
+    state = {"ok": 0, "failed": 0}
+
+    def on_terminate(result: Any) -> None:
+        state["ok" if result.success else "failed"] += 1
+        if state["ok"] + state["failed"] == n:
+            done.trigger(time.perf_counter())
+
+    def issue() -> None:
+        for _ in range(n):
+            client.chat.completions.create(MESSAGES, model=MODEL, on_terminate=on_terminate)
+
+    expected = n / pool * s.inflight_delay
+    timeout = expected * 1.5 + 30.0
+    peak_threads, peak_tasks, peak_fds = threads0, tasks0, fds0
+    started = time.perf_counter()
+    process.call_worker(worker, issue)
+    deadline = time.monotonic() + timeout
+    try:
+        while not done.wait(0.05) and time.monotonic() < deadline:
+            threads, tasks = count_threads()
+            peak_threads, peak_tasks = max(peak_threads, threads), max(peak_tasks, tasks)
+            peak_fds = max(peak_fds, count_fds())
+    finally:
+        client.close()
+        process.kill_worker(worker)
+    elapsed = (done.value - started) if done.signaled else float("nan")
+    gc.collect()
+    settled = wait_for(lambda: count_threads()[0] <= threads0 and count_fds() <= fds0, 10.0)
+    threads1, tasks1 = count_threads()
+    fds1 = count_fds()
+    # Threads as a fresh process would count them: this process's main thread + what aikit added.
+    used = peak_threads - threads0 + 1
+    limit = pool + 4
+    delivered = state["ok"] + state["failed"]
+    ok = used <= limit and state["ok"] == n and settled
+    return [Row(
+        "inflight", f"{n} in-flight callback calls, answers delayed {s.inflight_delay:g} s",
+        f"{used} thr, {delivered}/{n} cb", f"limit {limit} thr", None,
+        "thr<=pool+4, all cb, back to base", verdict(ok),
+        [f"peak {peak_threads} Python threads / {peak_tasks} OS threads / {peak_fds} fds "
+         f"(before: {threads0} / {tasks0} / {fds0}; after close+kill: {threads1} / {tasks1} / "
+         f"{fds1}); {state['failed']} failed; all delivered in {elapsed:.1f} s "
+         f"(ideal {expected:.1f} s)"],
+        {"threads_used": used, "limit": limit, "ok": state["ok"], "failed": state["failed"],
+         "before": [threads0, tasks0, fds0], "peak": [peak_threads, peak_tasks, peak_fds],
+         "after": [threads1, tasks1, fds1], "elapsed_s": elapsed, "back_to_baseline": settled},
+    )]
+
+
+ROWS: dict[str, Callable[[Context], list[Row]]] = {
+    "sync": row_sync,
+    "openai": row_openai,
+    "callbacks": row_callbacks,
+    "hop": row_hop,
+    "stream": row_stream,
+    "import": row_import,
+    "inflight": row_inflight,
+}
+
+
+# =============================================================================================
+# Command line
+# =============================================================================================
+
+
+def format_row(row: Row) -> str:
+    ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+    line = (f"{row.name:<10} aikit {row.aikit:>18}  base {row.baseline:>18}  "
+            f"ratio {ratio:>6}  target {row.target:<18} {row.status}")
+    return "\n".join([line, *(f"{'':<11}{note}" for note in row.notes)])
+
+
+def parse_only(values: Sequence[str] | None) -> list[str]:
+    if not values:
+        return list(ROW_NAMES)
+    wanted: list[str] = []
+    for value in values:
+        for name in filter(None, (v.strip() for v in value.split(","))):
+            if name.isdigit() and 1 <= int(name) <= len(ROW_NAMES):
+                name = ROW_NAMES[int(name) - 1]
+            if name not in ROWS:
+                raise SystemExit(f"bench.py: unknown row {name!r} (choose from "
+                                 f"{', '.join(ROW_NAMES)} or 1-{len(ROW_NAMES)})")
+            if name not in wanted:
+                wanted.append(name)
+    return [name for name in ROW_NAMES if name in wanted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller counts (< 60 s in all)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help=f"rows: {', '.join(ROW_NAMES)}")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, default=2000, help=argparse.SUPPRESS)
+    parser.add_argument("--delay", type=float, default=1.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.events, args.delay, lifetime=1800.0)
+        return 0
+
+    names = parse_only(args.only)
+    sizes = Sizes.quick() if args.quick else Sizes()
+    # Only 127.0.0.1 is ever contacted: make sure no proxy from the environment intercepts it.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    for name in [k for k in os.environ if k.startswith(("OPENAI_", "AIKIT_"))]:
+        del os.environ[name]
+
+    rows: list[Row] = []
+    started = time.monotonic()
+    if not args.json:
+        print(f"aikit benchmarks ({'quick' if args.quick else 'default'} run, "
+              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)", flush=True)
+    with bench_server(sizes.stream_events, sizes.inflight_delay) as server:
+        ctx = Context(server, sizes)
+        for name in names:
+            try:
+                produced = ROWS[name](ctx)
+            except Exception as exc:  # report the row as not measured, go on with the others
+                produced = [Row(name, "", "-", "-", None, "-", "ERROR",
+                                [f"{type(exc).__name__}: {exc}"])]
+            rows.extend(produced)
+            if not args.json:
+                for row in produced:
+                    print(format_row(row), flush=True)
+    elapsed = time.monotonic() - started
+    if args.json:
+        print(json.dumps({
+            "quick": args.quick,
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "seconds": round(elapsed, 1),
+            "rows": [asdict(row) for row in rows],
+        }, indent=2, default=str))
+    else:
+        print(f"done in {elapsed:.1f} s", flush=True)
+    return 1 if any(row.status == "ERROR" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Helpers for the GUI tests: load a sample, pump a GUI loop, record threads, take screenshots.
+
+Screenshots of Tk windows go through ``xwd`` (package x11-apps) and a small pure-Python XWD to
+PNG converter, so no imaging library is needed; ``png_pixels`` reads a PNG back (whoever wrote
+it, Qt included) so a test can check that the picture is not blank.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+
+
+def import_sample(name: str) -> ModuleType:
+    """Import ``samples/<name>.py`` as a module (samples import their ``_common`` sibling)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    sys.path.insert(0, str(SAMPLES))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(SAMPLES))
+
+
+def spin(step: Callable[[], object], predicate: Callable[[], bool], timeout: float) -> bool:
+    """Run one GUI loop ``step`` (``root.update``, ``app.processEvents``) until ``predicate``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        step()
+        time.sleep(0.002)
+    return True
+
+
+class ThreadLog:
+    """Wraps methods of GUI objects to record which thread called them.
+
+    GUI toolkits may only be called from their own thread; a call from an aikit I/O thread
+    would show up here as a second thread ident.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def wrap(self, obj: Any, *names: str, label: str = "") -> None:
+        for name in names:
+            original = getattr(obj, name)
+            setattr(obj, name, self._recorder(f"{label or type(obj).__name__}.{name}", original))
+
+    def _recorder(self, what: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((what, threading.get_ident()))
+            return original(*args, **kwargs)
+
+        return recorded
+
+    def names(self) -> set[str]:
+        return {what for what, _ in self.calls}
+
+    def foreign(self, ident: int) -> list[tuple[str, int]]:
+        """Calls made on any thread other than ``ident``."""
+        return [(what, t) for what, t in self.calls if t != ident]
+
+
+# -- screenshots ------------------------------------------------------------------------------
+
+
+def xwd_window(window_id: int, display: str, out: Path) -> Path:
+    """Dump one X window with ``xwd`` and convert it to PNG at ``out``."""
+    xwd = shutil.which("xwd")
+    if xwd is None:
+        raise FileNotFoundError("xwd is not installed (Debian/Ubuntu package x11-apps)")
+    raw = subprocess.run(
+        [xwd, "-silent", "-display", display, "-id", str(window_id)],
+        check=True,
+        capture_output=True,
+        timeout=20,
+    ).stdout
+    out.write_bytes(xwd_to_png(raw))
+    return out
+
+
+def xwd_to_png(data: bytes) -> bytes:
+    """Convert an X Window Dump (ZPixmap, TrueColor, 16/24/32 bits per pixel) to RGB PNG."""
+    if len(data) < 100:
+        raise ValueError("not an XWD file: too short")
+    header = struct.unpack(">25I", data[:100])
+    (size, version, fmt, _depth, width, height, _xoff, byte_order, _unit, _bit_order, _pad,
+     bpp, bytes_per_line, _visual, red_mask, green_mask, blue_mask, _bits_rgb, _cmap,
+     ncolors) = header[:20]
+    if version != 7 or fmt != 2:
+        raise ValueError(f"unsupported XWD file (version {version}, format {fmt})")
+    if bpp not in (16, 24, 32):
+        raise ValueError(f"unsupported XWD pixel size: {bpp} bits")
+    offset = size + ncolors * 12
+    step = bpp // 8
+    endian = "little" if byte_order == 0 else "big"
+    masks = [(mask, (mask & -mask).bit_length() - 1, mask >> ((mask & -mask).bit_length() - 1))
+             for mask in (red_mask, green_mask, blue_mask)]
+    rows: list[bytes] = []
+    for y in range(height):
+        line = data[offset + y * bytes_per_line: offset + y * bytes_per_line + width * step]
+        if len(line) < width * step:
+            raise ValueError("truncated XWD pixel data")
+        if step == 4 and endian == "little" and (red_mask, green_mask, blue_mask) == (
+            0xFF0000, 0xFF00, 0xFF
+        ):  # the common case (Xvfb depth 24): B G R X bytes, sliced without a pixel loop
+            rgb = bytearray(width * 3)
+            rgb[0::3], rgb[1::3], rgb[2::3] = line[2::4], line[1::4], line[0::4]
+        else:
+            rgb = bytearray()
+            for x in range(0, width * step, step):
+                pixel = int.from_bytes(line[x: x + step], endian)
+                for mask, shift, top in masks:
+                    rgb.append(((pixel & mask) >> shift) * 255 // top if top else 0)
+        rows.append(bytes(rgb))
+    return png_rgb(width, height, rows)
+
+
+def png_rgb(width: int, height: int, rows: Iterable[bytes]) -> bytes:
+    """Encode 8-bit RGB rows as PNG (filter 0 on every row)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + row for row in rows)
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6))
+            + chunk(b"IEND", b""))
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB/RGBA, non-interlaced PNG: ``(width, height, rows of RGB bytes)``."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file")
+    pos, idat, ihdr = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos: pos + 4])
+        kind, body = data[pos + 4: pos + 8], data[pos + 8: pos + 8 + length]
+        if kind == b"IHDR":
+            ihdr = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", ihdr)
+    if depth != 8 or color not in (2, 6) or interlace:
+        raise ValueError(f"unsupported PNG (depth {depth}, color type {color})")
+    bpp = 3 if color == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    previous = bytearray(stride)
+    rows: list[bytes] = []
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1: start + 1 + stride])
+        for i in range(stride) if kind else ():
+            a = line[i - bpp] if i >= bpp else 0
+            b = previous[i]
+            c = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pred) & 0xFF
+        previous = line
+        rgb = bytes(line) if bpp == 3 else bytes(
+            v for i, v in enumerate(line) if i % 4 != 3
+        )
+        rows.append(rgb)
+    return width, height, rows
+
+
+def distinct_colors(
+    rows: list[bytes], box: tuple[int, int, int, int] | None = None
+) -> dict[bytes, int]:
+    """Pixel counts per RGB value, over the whole image or ``box`` = (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box if box is not None else (0, 0, len(rows[0]) // 3, len(rows))
+    counts: dict[bytes, int] = {}
+    for row in rows[y0:y1]:
+        for x in range(x0 * 3, x1 * 3, 3):
+            pixel = row[x: x + 3]
+            counts[pixel] = counts.get(pixel, 0) + 1
+    return counts
