@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import SimpleQueue
@@ -157,6 +157,8 @@ def _dechunk(buf: bytearray, start: int) -> tuple[bytes, int] | None:
 class _BenchProtocol(asyncio.Protocol):
     """HTTP/1.1 keep-alive: parse just enough of each request to frame it and pick the answer."""
 
+    connections = 0  # accepted so far (reported at /_bench/stats)
+
     def __init__(self, answers: dict[str, bytes], delay: float) -> None:
         self._answers = answers
         self._delay = delay
@@ -166,6 +168,7 @@ class _BenchProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        _BenchProtocol.connections += 1
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf
@@ -194,6 +197,9 @@ class _BenchProtocol(asyncio.Protocol):
         path = head.split(b" ", 2)[1]
         if path.endswith(b"/chat/completions"):
             answer = self._answers["sse" if _STREAM_RE.search(body) else "json"]
+        elif path == b"/_bench/stats":
+            stats = {"connections": _BenchProtocol.connections}
+            answer = _json_response(json.dumps(stats).encode())
         else:
             answer = self._answers["404"]
         close = b"\r\nconnection: close" in head
@@ -235,10 +241,8 @@ def serve(events: int, delay: float, lifetime: float) -> None:
         threading.Thread(
             target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True
         ).start()
-        try:
+        with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), lifetime)
-        except asyncio.TimeoutError:
-            pass
         server.close()
 
     asyncio.run(main())
@@ -256,6 +260,17 @@ class Server:
     @property
     def slow_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slow/v1"
+
+    def connections(self) -> int:
+        """Connections the server accepted so far (this query's own one not counted)."""
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", "/_bench/stats", headers={"Connection": "close"})
+            return int(json.loads(conn.getresponse().read())["connections"]) - 1
+        finally:
+            conn.close()
 
 
 @contextmanager
@@ -365,7 +380,7 @@ def interleave(
 def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
     """Median of the per-round ratios: each round's two sides ran back to back, so a slow
     spell of the machine affects both terms of a ratio instead of one side's median."""
-    return median([x / y for x, y in zip(a, b)])
+    return median([x / y for x, y in zip(a, b, strict=True)])
 
 
 def per_call(
@@ -482,6 +497,7 @@ def row_sync(ctx: Context) -> list[Row]:
         for _ in range(50):  # warm up: connections, lazy imports, caches
             aikit_chat(client)
             raw_chat(session, url)
+        opened = ctx.server.connections()
         cpu: dict[str, list[float]] = {"aikit": [], "raw": []}
         figures = interleave(
             {
@@ -491,6 +507,7 @@ def row_sync(ctx: Context) -> list[Row]:
             s.sync_rounds,
             s.row_budget,
         )
+        opened = ctx.server.connections() - opened - 1  # minus the first query's own
     finally:
         client.close()
         session.close()
@@ -502,7 +519,8 @@ def row_sync(ctx: Context) -> list[Row]:
         f"{us(a)}/call", f"{us(b)}/call", ratio, "<= 1.15x", verdict(ratio <= 1.15),
         [f"{len(figures['aikit'])} interleaved rounds x {s.sync_calls} calls; figures are "
          "medians of rounds, ratio the median of per-round ratios",
-         f"client CPU per call: aikit {us(ca)}, raw {us(cb)} ({ca / cb:.2f}x)"],
+         f"client CPU per call: aikit {us(ca)}, raw {us(cb)} ({ca / cb:.2f}x); "
+         f"{opened} new connection(s) while measuring (keep-alive)"],
         {"aikit_s": a, "baseline_s": b, "aikit_cpu_s": ca, "baseline_cpu_s": cb,
          "rounds": figures},
     )]
@@ -520,6 +538,7 @@ def row_openai(ctx: Context) -> list[Row]:
         for _ in range(50):
             aikit_chat(client)
             openai_chat(oclient)
+        opened = ctx.server.connections()
         cpu: dict[str, list[float]] = {"aikit": [], "openai": []}
         figures = interleave(
             {
@@ -529,6 +548,7 @@ def row_openai(ctx: Context) -> list[Row]:
             s.openai_rounds,
             s.row_budget,
         )
+        opened = ctx.server.connections() - opened - 1
     finally:
         client.close()
         oclient.close()
@@ -541,7 +561,8 @@ def row_openai(ctx: Context) -> list[Row]:
         f"{us(a)}/call", f"{us(b)}/call", ratio, "<= 0.7x", verdict(ratio <= 0.7),
         [f"{len(figures['aikit'])} interleaved rounds x {s.openai_calls} calls (openai "
          f"{version}); ratio = median of per-round ratios",
-         f"client CPU per call: aikit {us(ca)}, openai {us(cb)} ({ca / cb:.2f}x)"],
+         f"client CPU per call: aikit {us(ca)}, openai {us(cb)} ({ca / cb:.2f}x); "
+         f"{opened} new connection(s) while measuring (keep-alive)"],
         {"aikit_s": a, "baseline_s": b, "aikit_cpu_s": ca, "baseline_cpu_s": cb,
          "rounds": figures},
     )]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import urllib.request
 from collections import Counter
 
 import pytest
@@ -19,6 +20,16 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
 
 
+def fd_targets() -> set[str]:
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.add(f"{fd}:{os.readlink(f'/proc/self/fd/{fd}')}")
+        except OSError:
+            pass
+    return out
+
+
 def client_threads() -> int:
     """Threads of aikit (I/O pool and workers), not of the in-process fake server."""
     return sum(1 for t in threading.enumerate() if t.name.startswith("aikit"))
@@ -27,7 +38,14 @@ def client_threads() -> int:
 def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) -> None:
     calls_per_worker, workers = 250, 4
     aikit_server.delay_next(0.2, times=calls_per_worker * workers)
+    # one plain request first, so the server's own accept loop (selector, sockets) is set up
+    # before the baseline is taken: only the client's fds and threads are measured
+    headers = {"Authorization": f"Bearer {aikit_server.api_key}"}
+    with urllib.request.urlopen(urllib.request.Request(aikit_server.url + "/models",
+                                                       headers=headers), timeout=10):
+        pass
     threads_before, fds_before = client_threads(), open_fds()
+    targets_before = fd_targets()
     client = OpenAI(aikit_server.api_key, aikit_server.url, max_concurrent_requests=16)
     seen: Counter[tuple[str, int]] = Counter()
     wrong_thread: list[str] = []
@@ -76,4 +94,4 @@ def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) ->
     ):
         time.sleep(0.05)
     assert client_threads() == threads_before
-    assert open_fds() <= fds_before
+    assert open_fds() <= fds_before, fd_targets() - targets_before
