@@ -14,7 +14,10 @@ from typing import Any
 
 from ._records import snake_case
 
-__all__ = ["DEFAULT_BASE_URL", "SETTINGS", "collect_settings", "env_defaults"]
+__all__ = [
+    "DEFAULT_BASE_URL", "SETTINGS", "check_headers", "check_int", "check_str", "check_timeout",
+    "collect_settings", "env_defaults",
+]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -105,3 +108,37 @@ def env_defaults(settings: dict[str, Any]) -> None:
                 settings[name] = value
     if not settings.get("base_url"):
         settings["base_url"] = DEFAULT_BASE_URL
+
+
+def check_str(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, not {type(value).__name__}")
+    return value
+
+
+def check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, not {value}")
+    return value
+
+
+def check_timeout(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`timeout` must be a number of seconds, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"`timeout` must be > 0 seconds, not {value}")
+    return float(value)
+
+
+def check_headers(value: Any, name: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError(f"`{name}` must be a dict of str to str")
+    return dict(value)

@@ -17,7 +17,8 @@ from .errors import OpenAIError
 from .results import HTTPResponse, OpenAIChatCompletionsStreamResult
 
 if TYPE_CHECKING:
-    from .client import OpenAI, _Spec
+    from ._http.request import RequestSpec
+    from .client import OpenAI
 
 __all__ = ["ChatStream", "StreamSession"]
 
@@ -27,7 +28,7 @@ Chunk = OpenAIChatCompletionsStreamResult
 class StreamSession:
     """Iterate ``chunks()`` on any thread; afterwards ``final`` holds the terminated result."""
 
-    def __init__(self, client: OpenAI, spec: _Spec, abort: Abortable) -> None:
+    def __init__(self, client: OpenAI, spec: RequestSpec, abort: Abortable) -> None:
         self._client = client
         self._spec = spec
         self.abort = abort

@@ -8,11 +8,17 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode, urlsplit
 
-from ._config import collect_settings, env_defaults
+from ._config import (
+    check_headers,
+    check_int,
+    check_str,
+    check_timeout,
+    collect_settings,
+    env_defaults,
+)
+from ._http.request import RequestSpec, build_headers, build_url
 from ._logging import logger, mask_key, redact_headers
-from ._version import __version__
 from .errors import OpenAIError
 from .results import HTTPResponse, OpenAIResult
 
@@ -32,7 +38,6 @@ __all__ = ["OpenAI"]
 
 R = TypeVar("R", bound=OpenAIResult)
 
-USER_AGENT = f"aikit/{__version__}"
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CONCURRENCY = 16
@@ -57,20 +62,20 @@ class OpenAI:
         if provider is None or self._provider_error is not None:
             # A configured provider gets only its own key: never OPENAI_API_KEY (4D gotcha 13).
             env_defaults(settings)
-        self.api_key: str = _check_str(settings.get("api_key", ""), "api_key")
-        self.base_url: str = _check_str(settings["base_url"], "base_url")
-        self.organization: str = _check_str(settings.get("organization", ""), "organization")
-        self.project: str = _check_str(settings.get("project", ""), "project")
-        self.max_retries: int = _check_int(
+        self.api_key: str = check_str(settings.get("api_key", ""), "api_key")
+        self.base_url: str = check_str(settings["base_url"], "base_url")
+        self.organization: str = check_str(settings.get("organization", ""), "organization")
+        self.project: str = check_str(settings.get("project", ""), "project")
+        self.max_retries: int = check_int(
             settings.get("max_retries", DEFAULT_MAX_RETRIES), "max_retries", 0
         )
-        self.timeout: float = _check_timeout(settings.get("timeout", DEFAULT_TIMEOUT))
-        self.custom_headers: dict[str, str] = _check_headers(
+        self.timeout: float = check_timeout(settings.get("timeout", DEFAULT_TIMEOUT))
+        self.custom_headers: dict[str, str] = check_headers(
             settings.get("custom_headers"), "custom_headers"
         )
         self.http_agent: Any = settings.get("http_agent")
         self.provider: str | None = provider
-        self._max_concurrent = _check_int(
+        self._max_concurrent = check_int(
             settings.get("max_concurrent_requests", DEFAULT_CONCURRENCY),
             "max_concurrent_requests",
             1,
@@ -197,19 +202,6 @@ class OpenAI:
         return pool
 
     # -- request building ---------------------------------------------------------------
-    def _url(
-        self, path: str, query: Iterable[tuple[str, str]] | None, base_url: str | None = None
-    ) -> str:
-        base = base_url or self.base_url or "https://api.openai.com/v1"
-        if base.endswith("/"):
-            base = base[:-1]
-        url = base + path
-        if query:
-            encoded = urlencode(list(query))
-            if encoded:
-                url += "?" + encoded
-        return url
-
     def _headers(
         self,
         params: OpenAIParameters,
@@ -217,35 +209,18 @@ class OpenAI:
         accept: str,
         route: ModelRoute | None = None,
     ) -> dict[str, str]:
-        """Computed headers, then ``custom_headers``, then the call's ``extra_headers``.
-
-        A resolved provider ``route`` brings its own key, organization and project: the
-        client's are never sent to another provider.
-        """
-        headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": accept}
-        if route is None:
-            key, base, org, project = (
-                self.api_key, self.base_url, self.organization, self.project
-            )
-        else:
-            key, base, org, project = (
-                route.api_key, route.base_url, route.organization, route.project
-            )
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-            if _is_anthropic(base):
-                headers["x-api-key"] = key
-                headers["anthropic-version"] = "2023-06-01"
-        if org:
-            headers["OpenAI-Organization"] = org
-        if project:
-            headers["OpenAI-Project"] = project
-        if content_type:
-            headers["Content-Type"] = content_type
-        for extra in (self.custom_headers, params.extra_headers):
-            if extra:
-                _merge_headers(headers, extra)
-        return headers
+        """The request's headers. A resolved provider ``route`` brings its own key,
+        organization and project: the client's are never sent to another provider."""
+        target: Any = self if route is None else route
+        return build_headers(
+            api_key=target.api_key,
+            base_url=target.base_url,
+            organization=target.organization,
+            project=target.project,
+            content_type=content_type,
+            accept=accept,
+            overrides=(self.custom_headers, params.extra_headers),
+        )
 
     def _prepare(
         self,
@@ -258,7 +233,7 @@ class OpenAI:
         body: Any = None,
         content_type: str | None = None,
         stream: bool = False,
-    ) -> _Spec:
+    ) -> RequestSpec:
         route: ModelRoute | None = None
         error = self._provider_error
         if json_body is not None:
@@ -276,9 +251,9 @@ class OpenAI:
         headers = self._headers(params, content_type if body is not None else None, accept, route)
         timeout = float(params.timeout) if params.timeout else self.timeout
         retries = self.max_retries if params.max_retries is None else params.max_retries
-        url = self._url(path, query, route.base_url if route is not None else None)
-        spec = _Spec(method, url, headers, body, timeout, retries,
-                     params.http_agent or self.http_agent, stream)
+        url = build_url(route.base_url if route is not None else self.base_url, path, query)
+        spec = RequestSpec(method, url, headers, body, timeout, retries,
+                           params.http_agent or self.http_agent, stream)
         spec.error = error
         return spec
 
@@ -335,13 +310,13 @@ class OpenAI:
         session = self._stream_session(spec, None)
         return ChatStream(session, lambda: None)
 
-    def _stream_session(self, spec: _Spec, abort: Abortable | None) -> Any:
+    def _stream_session(self, spec: RequestSpec, abort: Abortable | None) -> Any:
         from ._http.transport import Abortable
         from ._streaming import StreamSession
 
         return StreamSession(self, spec, abort or Abortable())
 
-    def _submit(self, spec: _Spec, params: OpenAIParameters, result_type: type[R]) -> R:
+    def _submit(self, spec: RequestSpec, params: OpenAIParameters, result_type: type[R]) -> R:
         from ._dispatch import Call
         from .process._core import resolve_owner
 
@@ -378,7 +353,7 @@ class OpenAI:
         pool.submit(job)
         return result
 
-    def _run_stream(self, spec: _Spec, call: Call) -> None:
+    def _run_stream(self, spec: RequestSpec, call: Call) -> None:
         """I/O thread: post each chunk to the owner (coalescing key: the call), then the end."""
         session = self._stream_session(spec, call.abort)
         for chunk in session.chunks():
@@ -393,7 +368,7 @@ class OpenAI:
             self._calls.discard(call)
 
     def _execute(
-        self, spec: _Spec, abort: Abortable | None
+        self, spec: RequestSpec, abort: Abortable | None
     ) -> tuple[HTTPResponse | None, list[OpenAIError]]:
         """Send with retries on the current thread; never raises OpenAIError."""
         outcome = self._open(spec, abort)
@@ -402,7 +377,7 @@ class OpenAI:
         assert isinstance(outcome, HTTPResponse)
         return outcome, []
 
-    def _open(self, spec: _Spec, abort: Abortable | None) -> Any:
+    def _open(self, spec: RequestSpec, abort: Abortable | None) -> Any:
         """Send with retries: an HTTPResponse, an open StreamHandle, or an OpenAIError."""
         from ._http.retry import run_with_retries
 
@@ -440,76 +415,3 @@ class OpenAI:
         if isinstance(outcome, OpenAIError) and debug:
             logger.debug("%s %s failed: %s", spec.method, spec.url, outcome)
         return outcome
-
-
-class _Spec:
-    """A prepared request: everything ``_execute`` needs, fixed at call time."""
-
-    __slots__ = (
-        "body", "error", "headers", "method", "retries", "session", "stream", "timeout", "url",
-    )
-
-    def __init__(
-        self, method: str, url: str, headers: dict[str, str], body: Any, timeout: float,
-        retries: int, session: Any, stream: bool = False,
-    ) -> None:
-        self.stream = stream
-        #: Set when the call must fail without sending (e.g. an unknown provider).
-        self.error: OpenAIError | None = None
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-        self.retries = retries
-        self.session = session
-
-
-def _is_anthropic(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host == "anthropic.com" or host.endswith(".anthropic.com")
-
-
-def _merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
-    """Case-insensitive override: a later ``authorization`` replaces ``Authorization``."""
-    lowered = {k.lower(): k for k in headers}
-    for name, value in extra.items():
-        old = lowered.get(name.lower())
-        if old is not None and old != name:
-            del headers[old]
-        headers[name] = value
-        lowered[name.lower()] = name
-
-
-def _check_str(value: Any, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"`{name}` must be a str, not {type(value).__name__}")
-    return value
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, not {value}")
-    return value
-
-
-def _check_timeout(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`timeout` must be a number of seconds, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"`timeout` must be > 0 seconds, not {value}")
-    return float(value)
-
-
-def _check_headers(value: Any, name: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise TypeError(f"`{name}` must be a dict of str to str")
-    return dict(value)

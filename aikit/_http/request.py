@@ -1,0 +1,99 @@
+"""Request building: URL, headers (with their precedence) and the prepared request.
+
+Pure functions of the client's settings and the call's parameters; no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from .._version import __version__
+from ..errors import OpenAIError
+
+__all__ = ["USER_AGENT", "RequestSpec", "build_headers", "build_url", "merge_headers"]
+
+USER_AGENT = f"aikit/{__version__}"
+
+
+def build_url(base: str, path: str, query: Iterable[tuple[str, str]] | None = None) -> str:
+    """``base`` without one trailing slash, then ``path`` and the encoded query."""
+    base = base or "https://api.openai.com/v1"
+    if base.endswith("/"):
+        base = base[:-1]
+    url = base + path
+    if query:
+        encoded = urlencode(list(query))
+        if encoded:
+            url += "?" + encoded
+    return url
+
+
+def build_headers(
+    *,
+    api_key: str,
+    base_url: str,
+    organization: str,
+    project: str,
+    content_type: str | None,
+    accept: str,
+    overrides: Iterable[Mapping[str, str] | None] = (),
+) -> dict[str, str]:
+    """Computed headers, then each of ``overrides`` in turn (client ``custom_headers``, then
+    the call's ``extra_headers``): later wins, whatever the case of the name."""
+    headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": accept}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+        if is_anthropic(base_url):
+            headers["x-api-key"] = api_key
+            headers["anthropic-version"] = "2023-06-01"
+    if organization:
+        headers["OpenAI-Organization"] = organization
+    if project:
+        headers["OpenAI-Project"] = project
+    if content_type:
+        headers["Content-Type"] = content_type
+    for extra in overrides:
+        if extra:
+            merge_headers(headers, extra)
+    return headers
+
+
+class RequestSpec:
+    """A prepared request: everything ``_execute`` needs, fixed at call time."""
+
+    __slots__ = (
+        "body", "error", "headers", "method", "retries", "session", "stream", "timeout", "url",
+    )
+
+    def __init__(
+        self, method: str, url: str, headers: dict[str, str], body: Any, timeout: float,
+        retries: int, session: Any, stream: bool = False,
+    ) -> None:
+        self.stream = stream
+        #: Set when the call must fail without sending (e.g. an unknown provider).
+        self.error: OpenAIError | None = None
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.retries = retries
+        self.session = session
+
+
+def is_anthropic(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "anthropic.com" or host.endswith(".anthropic.com")
+
+
+def merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
+    """Case-insensitive override: a later ``authorization`` replaces ``Authorization``."""
+    lowered = {k.lower(): k for k in headers}
+    for name, value in extra.items():
+        old = lowered.get(name.lower())
+        if old is not None and old != name:
+            del headers[old]
+        headers[name] = value
+        lowered[name.lower()] = name
