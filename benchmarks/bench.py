@@ -305,16 +305,18 @@ def bench_server(events: int, delay: float) -> Iterator[Server]:
 class Sizes:
     """Counts and time budgets of one run (``--quick`` shrinks them)."""
 
-    sync_calls: int = 400  # per round and side
-    sync_rounds: int = 9
-    openai_calls: int = 300
-    openai_rounds: int = 7
+    # Sync rows alternate short batches many times: this machine's speed drifts within a
+    # second, and a slow spell then hits both sides of a round instead of one side's median.
+    sync_calls: int = 25  # per round and side
+    sync_rounds: int = 120
+    openai_calls: int = 20
+    openai_rounds: int = 60
     callback_calls: int = 2000
-    callback_rounds: int = 5
+    callback_rounds: int = 7
     hop_round_trips: int = 5000
     hop_rounds: int = 5
     stream_events: int = 2000
-    stream_rounds: int = 7
+    stream_rounds: int = 15
     import_runs: int = 15
     inflight_calls: int = 1000
     inflight_delay: float = 1.0
@@ -323,9 +325,9 @@ class Sizes:
     @classmethod
     def quick(cls) -> Sizes:
         return cls(
-            sync_calls=200, sync_rounds=5, openai_calls=150, openai_rounds=3,
+            sync_calls=20, sync_rounds=40, openai_calls=15, openai_rounds=20,
             callback_calls=600, callback_rounds=3, hop_round_trips=2000, hop_rounds=3,
-            stream_events=2000, stream_rounds=3, import_runs=5, inflight_calls=200,
+            stream_events=2000, stream_rounds=5, import_runs=5, inflight_calls=200,
             row_budget=15.0,
         )
 
@@ -361,18 +363,23 @@ def verdict(ok: bool) -> str:
 
 
 def interleave(
-    sides: dict[str, Callable[[], float]], rounds: int, budget: float
+    sides: dict[str, Callable[[], float]], rounds: int, budget: float, collect: bool = True
 ) -> dict[str, list[float]]:
     """Run each side once per round (order alternating), at least 2 rounds, ``rounds`` at most,
-    and no new round once ``budget`` seconds have passed. Each side returns its own figure."""
+    and no new round once ``budget`` seconds have passed. Each side returns its own figure.
+
+    ``collect``: a full gc.collect() before each side (for long sides); short sides run many
+    rounds without it, letting the collector run where it falls, on both sides alike."""
     out: dict[str, list[float]] = {name: [] for name in sides}
     names = list(sides)
+    gc.collect()
     started = time.monotonic()
     for i in range(rounds):
         if i >= 2 and time.monotonic() - started > budget:
             break
         for name in names if i % 2 == 0 else names[::-1]:
-            gc.collect()
+            if collect:
+                gc.collect()
             out[name].append(sides[name]())
     return out
 
@@ -506,6 +513,7 @@ def row_sync(ctx: Context) -> list[Row]:
             },
             s.sync_rounds,
             s.row_budget,
+            collect=False,
         )
         opened = ctx.server.connections() - opened - 1  # minus the first query's own
     finally:
@@ -547,6 +555,7 @@ def row_openai(ctx: Context) -> list[Row]:
             },
             s.openai_rounds,
             s.row_budget,
+            collect=False,
         )
         opened = ctx.server.connections() - opened - 1
     finally:
@@ -851,7 +860,7 @@ def row_stream(ctx: Context) -> list[Row]:
     try:
         for fn in sides.values():
             fn()
-        figures = interleave(sides, s.stream_rounds, s.row_budget)
+        figures = interleave(sides, s.stream_rounds, s.row_budget, collect=False)
     finally:
         process.kill_worker(worker)
         client.close()
