@@ -52,6 +52,7 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Could you explain me why 42 is a special number?"},
 ]
+TIMEOUT = 30.0  # seconds, for every client: a stuck call ends the row instead of the run
 ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight")
 
 
@@ -444,7 +445,7 @@ def raw_session(pool: int = 10) -> Any:
 
 def raw_chat(session: Any, url: str) -> str:
     """What a hand-written client does: POST the JSON, check the status, json.loads."""
-    response = session.post(url, data=chat_payload(), headers=RAW_HEADERS, timeout=600)
+    response = session.post(url, data=chat_payload(), headers=RAW_HEADERS, timeout=TIMEOUT)
     if response.status_code != 200:
         raise BenchError(f"raw requests got HTTP {response.status_code}")
     data = json.loads(response.content)
@@ -454,6 +455,7 @@ def raw_chat(session: Any, url: str) -> str:
 def aikit_client(url: str, **kwargs: Any) -> Any:
     from aikit import OpenAI
 
+    kwargs.setdefault("timeout", TIMEOUT)
     return OpenAI(api_key=API_KEY, base_url=url, **kwargs)
 
 
@@ -475,7 +477,7 @@ def openai_module() -> Any | None:
 def openai_client(url: str) -> Any:
     import openai
 
-    return openai.OpenAI(api_key=API_KEY, base_url=url, max_retries=2)
+    return openai.OpenAI(api_key=API_KEY, base_url=url, max_retries=2, timeout=TIMEOUT)
 
 
 def openai_chat(client: Any) -> str:
@@ -831,7 +833,7 @@ def row_stream(ctx: Context) -> list[Row]:
         count = 0
         headers = {**RAW_HEADERS, "Accept": "text/event-stream"}
         with session.post(url + "/chat/completions", data=chat_payload(stream=True),
-                          headers=headers, stream=True, timeout=600) as response:
+                          headers=headers, stream=True, timeout=TIMEOUT) as response:
             pending = b""
             finished = False
             for part in response.iter_content(chunk_size=None):
@@ -976,7 +978,7 @@ def row_inflight(ctx: Context) -> list[Row]:
     gc.collect()
     threads0, tasks0 = count_threads()
     fds0 = count_fds()
-    client = aikit_client(ctx.server.slow_url, timeout=60.0, max_retries=0)
+    client = aikit_client(ctx.server.slow_url, timeout=60.0, max_retries=0)  # FIFO waits
     pool = client.max_concurrent_requests
     done = process.Signal()
     state = {"ok": 0, "failed": 0}

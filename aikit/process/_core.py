@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -138,6 +139,7 @@ class Process:
         "_thread",
         "_waiting",
         "_wake_pending",
+        "_wakeq",
     )
 
     def __init__(
@@ -158,8 +160,11 @@ class Process:
         self._ephemeral = ephemeral  # a plain thread that is a process only while a form is on it
         self._killed = False
         self._items: deque[_Item] = deque()
-        self._cond = threading.Condition(threading.Lock())
-        self._waiting = False  # the owner thread sleeps on _cond (only it ever waits)
+        # A plain Lock guards the mailbox; the owner thread (the only one that ever waits)
+        # sleeps on a SimpleQueue token: far cheaper per hop than Condition.wait/notify.
+        self._cond = threading.Lock()
+        self._wakeq: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._waiting = False  # the owner thread sleeps on _wakeq
         self._seq = 0  # bumped on every change a waiter may care about (lost-wakeup guard)
         self._requests: set[Cancellable] = set()
         self._keyed: dict[Hashable, _Msg] = {}
@@ -239,6 +244,8 @@ class Process:
             if predicate():
                 return True
             call: _Call | None = None
+            sleep = False
+            remaining: float | None = None
             with cond:
                 if items:
                     call = self._pop_locked()
@@ -248,10 +255,14 @@ class Process:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         break
-                    self._waiting = True
-                    try:
-                        cond.wait(remaining)
-                    finally:  # e.g. KeyboardInterrupt while the main thread waits
+                    self._waiting = sleep = True
+            if sleep:
+                try:
+                    self._wakeq.get(timeout=remaining)
+                except queue.Empty:
+                    pass
+                finally:  # timeout, or e.g. KeyboardInterrupt while the main thread waits
+                    with cond:
                         self._waiting = False
             if call is not None:
                 self._run(call)
@@ -270,16 +281,23 @@ class Process:
             if self._alive:
                 self._items.append((fn, args, kwargs))
                 self._seq += 1
-                if self._waiting:
-                    cond.notify()
+                waiting = self._waiting
+                self._waiting = False
                 form = self._form
                 if form is None or self._wake_pending:
-                    return True
-                self._wake_pending = True
-        if form is None:
+                    form = None
+                else:
+                    self._wake_pending = True
+                queued = True
+            else:
+                queued = waiting = False
+        if waiting:
+            # Woken after the lock is released, so the owner never wakes only to block on it.
+            self._wakeq.put(None)
+        if not queued:
             self._dropped(1, "it is no longer alive")
             return False
-        return form._wake() or self._alive
+        return True if form is None else (form._wake() or self._alive)
 
     def _put_form(
         self,
@@ -305,12 +323,17 @@ class Process:
                 msg = _Msg(fn, args, kwargs, None, form)
             self._items.append(msg)
             self._seq += 1
-            if self._waiting:
-                cond.notify()
+            self._notify_locked()
             if self._wake_pending:
                 return True
             self._wake_pending = True
         return form._wake()
+
+    def _notify_locked(self) -> None:
+        """Wake the owner thread if it sleeps (call with the lock held)."""
+        if self._waiting:
+            self._waiting = False
+            self._wakeq.put(None)
 
     def _pop_locked(self) -> _Call:
         item = self._items.popleft()
@@ -369,8 +392,7 @@ class Process:
         with cond:
             (self._requests if form is None else form._requests).discard(request)
             self._seq += 1
-            if self._waiting:
-                cond.notify()
+            self._notify_locked()
 
     def _kill(self) -> None:
         """kill_worker on a non-worker (main, form thread) only empties its mailbox, as in 4D."""
@@ -413,7 +435,7 @@ class Process:
             self._keyed.clear()
             dropped = before - len(self._items)
             self._seq += 1
-            cond.notify_all()
+            self._notify_locked()
         if self._ephemeral:
             _unregister(self)
             if self.owns_current_thread():
@@ -450,15 +472,19 @@ class Worker(Process):
     def _loop(self) -> None:
         cond = self._cond
         items = self._items
+        wakeq = self._wakeq
         while True:
             with cond:
-                while not items:
-                    if not self._alive:
-                        return
+                if items:
+                    call: _Call | None = self._pop_locked()
+                elif not self._alive:
+                    return
+                else:
+                    call = None
                     self._waiting = True
-                    cond.wait()
-                    self._waiting = False
-                call = self._pop_locked()
+            if call is None:
+                wakeq.get()  # whoever queues a message or kills us puts a token
+                continue
             self._run(call)
 
     def _kill(self) -> None:
@@ -474,7 +500,7 @@ class Worker(Process):
             requests = list(self._requests)
             self._requests.clear()
             self._seq += 1
-            self._cond.notify_all()
+            self._notify_locked()
             form = self._form
         _unregister(self, keep_name=True)
         if form is not None:

@@ -1,0 +1,40 @@
+"""The benchmark script runs and reports (a smoke test: it asserts nothing about timing)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_quick_import_and_sync_report_ratios() -> None:
+    env = dict(os.environ)
+    env.pop("AIKIT_LOG", None)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "import,sync"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {
+        line.split()[0]: line
+        for line in done.stdout.splitlines()
+        if re.match(r"^(sync|import)\s", line)
+    }
+    assert set(rows) == {"sync", "import"}, done.stdout
+    for name, line in rows.items():
+        assert re.search(r"(PASS|MISS|SKIP)$", line), f"{name}: no verdict in {line!r}"
+        if line.endswith("SKIP"):  # import: openai is not installed, nothing to compare with
+            assert name == "import", line
+            continue
+        assert re.search(r"ratio\s+\d+\.\d+x", line), f"{name}: no ratio in {line!r}"
