@@ -163,7 +163,7 @@ class Process:
         # A plain Lock guards the mailbox; the owner thread (the only one that ever waits)
         # sleeps on a SimpleQueue token: far cheaper per hop than Condition.wait/notify.
         self._cond = threading.Lock()
-        self._wakeq: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._wakeq: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._waiting = False  # the owner thread sleeps on _wakeq
         self._seq = 0  # bumped on every change a waiter may care about (lost-wakeup guard)
         self._requests: set[Cancellable] = set()
@@ -258,12 +258,15 @@ class Process:
                     self._waiting = sleep = True
             if sleep:
                 try:
-                    self._wakeq.get(timeout=remaining)
+                    call = self._wakeq.get(timeout=remaining)
                 except queue.Empty:
-                    pass
-                finally:  # timeout, or e.g. KeyboardInterrupt while the main thread waits
-                    with cond:
-                        self._waiting = False
+                    call = self._reclaim()
+                except BaseException:  # e.g. KeyboardInterrupt while the main thread waits
+                    pending = self._reclaim()
+                    if pending is not None:
+                        with cond:
+                            items.appendleft(pending)
+                    raise
             if call is not None:
                 self._run(call)
             if deadline is not None and time.monotonic() >= deadline:
@@ -277,23 +280,29 @@ class Process:
     ) -> bool:
         cond = self._cond
         form: Form | None = None
+        call = (fn, args, kwargs)
+        handed: _Call | None = None
         with cond:
             if self._alive:
-                self._items.append((fn, args, kwargs))
                 self._seq += 1
-                waiting = self._waiting
-                self._waiting = False
-                form = self._form
-                if form is None or self._wake_pending:
-                    form = None
+                if self._waiting and not self._items:
+                    # The owner sleeps on an empty mailbox: hand the message straight to it.
+                    self._waiting = False
+                    handed = call
                 else:
-                    self._wake_pending = True
+                    self._items.append(call)
+                    form = self._form
+                    if form is None or self._wake_pending:
+                        form = None
+                    else:
+                        self._wake_pending = True
                 queued = True
             else:
-                queued = waiting = False
-        if waiting:
-            # Woken after the lock is released, so the owner never wakes only to block on it.
-            self._wakeq.put(None)
+                queued = False
+        if handed is not None:
+            # Put after the lock is released, so the owner never wakes only to block on it.
+            self._wakeq.put(handed)
+            return True
         if not queued:
             self._dropped(1, "it is no longer alive")
             return False
@@ -330,10 +339,24 @@ class Process:
         return form._wake()
 
     def _notify_locked(self) -> None:
-        """Wake the owner thread if it sleeps (call with the lock held)."""
+        """Wake the owner thread if it sleeps (call with the lock held).
+
+        Invariant: whoever flips ``_waiting`` from True to False, other than the owner itself,
+        puts exactly one item on ``_wakeq`` (None, or a handed-over message).
+        """
         if self._waiting:
             self._waiting = False
             self._wakeq.put(None)
+
+    def _reclaim(self) -> _Call | None:
+        """After the owner's wait ended without an item: stop waiting, and take the one item a
+        poster may already have committed to hand over (it is put right after its lock)."""
+        with self._cond:
+            if self._waiting:
+                self._waiting = False
+                return None
+        item: _Call | None = self._wakeq.get()
+        return item
 
     def _pop_locked(self) -> _Call:
         item = self._items.popleft()
@@ -483,8 +506,9 @@ class Worker(Process):
                     call = None
                     self._waiting = True
             if call is None:
-                wakeq.get()  # whoever queues a message or kills us puts a token
-                continue
+                call = wakeq.get()  # a handed-over message, or None (a wake-up)
+                if call is None or not self._alive:
+                    continue  # killed meanwhile: the handed message is dropped like the rest
             self._run(call)
 
     def _kill(self) -> None:
