@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import threading
 
 import pytest
@@ -62,3 +63,25 @@ def test_closed_client_refuses_new_calls(aikit_server: FakeOpenAIServer) -> None
     client.close()
     with pytest.raises(RuntimeError, match="closed"):
         client.models.list()
+
+
+def test_netrc_never_replaces_the_key(aikit_server: FakeOpenAIServer, tmp_path: pathlib.Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests' trust_env would let a ~/.netrc entry overwrite Authorization with Basic."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with OpenAI(aikit_server.api_key, aikit_server.url) as client:
+        assert client.models.list().success
+    assert aikit_server.requests[-1].headers["Authorization"] == f"Bearer {aikit_server.api_key}"
+
+
+def test_ca_bundle_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corporate-ca.pem")
+    transport = OpenAI("sk-x", "https://127.0.0.1:9/v1")._get_transport()
+    assert transport._environment("https://127.0.0.1:9/v1/models")[1] == (
+        "/etc/ssl/certs/corporate-ca.pem"
+    )
+    explicit = OpenAI("sk-x", "https://127.0.0.1:9/v1", verify=False)._get_transport()
+    assert explicit._environment("https://127.0.0.1:9/v1/models")[1] is False

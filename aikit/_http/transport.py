@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import os
 import socket
 import threading
 import time
@@ -125,7 +126,13 @@ class StreamHandle:
 
 
 class Transport:
-    """One ``requests.Session`` shared by all threads of a client (cookies disabled)."""
+    """One ``requests.Session`` shared by all threads of a client (cookies disabled).
+
+    The environment (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) is read once per origin and cached, instead of by requests on every
+    call; and ``~/.netrc`` is never consulted, since requests would let a netrc entry replace
+    the ``Authorization`` header aikit sets.
+    """
 
     def __init__(
         self,
@@ -135,15 +142,30 @@ class Transport:
         verify: bool | str | None = None,
     ) -> None:
         session = requests.Session()
+        session.trust_env = False  # see the class docstring: _environment() does its part
         session.cookies.set_policy(_NoCookies())
         adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        if proxies:
-            session.proxies.update(proxies)
-        if verify is not None:
-            session.verify = verify
         self.session = session
+        self._proxies = dict(proxies or {})
+        self._verify = verify
+        self._environments: dict[str, tuple[dict[str, str], bool | str]] = {}
+
+    def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
+        """Proxies and TLS verification for ``url``'s origin: explicit options first, then
+        the environment, as requests' ``trust_env`` would do."""
+        origin = _origin(url)
+        found = self._environments.get(origin)
+        if found is None:
+            proxies = dict(self._proxies)
+            for scheme, proxy in requests.utils.get_environ_proxies(url).items():
+                proxies.setdefault(scheme, proxy)
+            verify: bool | str = self._verify if self._verify is not None else (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
+            found = self._environments[origin] = (proxies, verify)
+        return found
 
     def close(self) -> None:
         self.session.close()
@@ -168,6 +190,7 @@ class Transport:
         try:
             if control is not None and control.aborted:
                 raise OpenAIError("Request terminated.", kind="terminated")
+            proxies, verify = self._environment(url)
             try:
                 response = (session or self.session).request(
                     method,
@@ -176,6 +199,8 @@ class Transport:
                     data=body,
                     timeout=(timeout, timeout),
                     stream=True,
+                    proxies=proxies,
+                    verify=verify,
                 )
             except requests.exceptions.RequestException as exc:
                 raise _map_error(exc, url, aborted=_aborted(control)) from exc
