@@ -13,8 +13,6 @@ import binascii
 import math
 import os
 import struct
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -361,6 +359,9 @@ def _download(url: str, session: Any, timeout: float) -> bytes | None:
         except Exception:
             return None
         return bytes(response.content) if response.status_code == 200 else None
+    import urllib.error  # here, not at import time: it pulls in http.client and email
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             if response.status != 200:

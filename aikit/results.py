@@ -263,12 +263,24 @@ def _data_items(result: OpenAIResult) -> list[dict[str, Any]]:
 class OpenAIChatCompletionsResult(OpenAIResult):
     """``chat.completions.create()``."""
 
+    #: (body, choices) built from it: ``result.choice.text`` on every stream chunk must not
+    #: rebuild the objects each time it is read.
+    _choices_cache: tuple[Any, list[OpenAIChoice]] | None = attrs.field(
+        default=None, init=False
+    )
+
     @property
     def choices(self) -> list[OpenAIChoice]:
-        choices = _body_dict(self).get("choices")
-        if not isinstance(choices, list):
-            return []
-        return [OpenAIChoice(c) for c in choices if isinstance(c, dict)]
+        body = self.body
+        cached = self._choices_cache
+        if cached is not None and cached[0] is body:
+            return list(cached[1])
+        raw = body.get("choices") if isinstance(body, dict) else None
+        built = (
+            [OpenAIChoice(c) for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+        )
+        self._choices_cache = (body, built)
+        return list(built)
 
     @property
     def choice(self) -> OpenAIChoice | None:

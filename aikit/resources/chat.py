@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 __all__ = ["Chat", "Completions", "Messages"]
 
 
+#: Keys of a message that, with str values, need no conversion on the way to the wire.
+_PLAIN_KEYS = frozenset({"role", "content", "name", "tool_call_id"})
+
+
+def _plain(message: dict[str, Any]) -> bool:
+    return all(type(v) is str for v in message.values())
+
+
 def messages_body(messages: Any) -> list[dict[str, Any]]:
     """Wire form of ``messages``: each an OpenAIMessage or a dict. Raises naming ``messages``."""
     if messages is None:
@@ -36,7 +44,9 @@ def messages_body(messages: Any) -> list[dict[str, Any]]:
         )
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
-        if isinstance(message, OpenAIMessage):
+        if type(message) is dict and message.keys() <= _PLAIN_KEYS and _plain(message):
+            out.append(dict(message))  # already in wire form: skip the round trip
+        elif isinstance(message, OpenAIMessage):
             out.append(message.to_body())
         elif isinstance(message, Mapping):
             out.append(OpenAIMessage(message).to_body())
