@@ -35,7 +35,7 @@ class Record:
 
     extra: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
 
-    #: Field names that may not be given positionally-by-dict under their 4D name.
+    #: Input keys that name a field differently (e.g. 4D's ``category_score``).
     _aliases: ClassVar[dict[str, str]] = {}
 
     def __init__(self, data: Mapping[str, Any] | Record | None = None, /, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ Every way a stream can end becomes a final result; nothing escapes as an excepti
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._accumulate import ChoiceAccumulator
@@ -126,10 +126,9 @@ class ChatStream:
     connection. ``stream.result`` is then the final accumulated result.
     """
 
-    def __init__(self, session: StreamSession, on_close: Callable[[], None]) -> None:
+    def __init__(self, session: StreamSession) -> None:
         self._session = session
         self._iter: Generator[Chunk, None, None] | None = None
-        self._on_close = on_close
         self._closed = False
 
     def __enter__(self) -> ChatStream:
@@ -155,7 +154,6 @@ class ChatStream:
             if self._session.final is None:
                 self._session.abort.abort()
             self._iter.close()
-        self._on_close()
 
     @property
     def result(self) -> Chunk:

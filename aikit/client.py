@@ -308,7 +308,7 @@ class OpenAI:
 
         spec = self._prepare(method, path, params, stream=True, **request)
         session = self._stream_session(spec, None)
-        return ChatStream(session, lambda: None)
+        return ChatStream(session)
 
     def _stream_session(self, spec: RequestSpec, abort: Abortable | None) -> Any:
         from ._http.transport import Abortable
