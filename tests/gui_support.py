@@ -7,7 +7,9 @@ it, Qt included) so a test can check that the picture is not blank.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import importlib
 import shutil
 import struct
@@ -16,10 +18,12 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -205,3 +209,20 @@ def distinct_colors(
             pixel = row[x: x + 3]
             counts[pixel] = counts.get(pixel, 0) + 1
     return counts
+
+
+@pytest.fixture
+def tk_root(display: str) -> Iterator[Any]:
+    """A real Tk root on the Xvfb display (skips when no window can be opened)."""
+    tkinter = pytest.importorskip("tkinter")
+    try:
+        root = tkinter.Tk()
+    except tkinter.TclError as exc:
+        pytest.skip(f"cannot open a Tk window on {display}: {exc}")
+    yield root
+    with contextlib.suppress(tkinter.TclError):
+        root.destroy()
+    del root
+    # Tk objects live in reference cycles; collect them here, on the Tk thread. Left to the
+    # cyclic GC they may be freed on an aikit I/O thread, and Tcl aborts the process.
+    gc.collect()

@@ -9,17 +9,15 @@ documented contract a UI relies on.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import pytest
 
 from aikit import OpenAI, OpenAIChatCompletionsStreamResult, process
 from aikit.testing import FakeOpenAIServer
-from tests.gui_support import ThreadLog, spin
+from tests.gui_support import ThreadLog, spin, tk_root  # noqa: F401
 
 # Reused, not duplicated: the Xvfb display and the per-test process cleanup of tests/process.
 from tests.process.conftest import clean_processes, display  # noqa: F401
@@ -31,19 +29,6 @@ TOKENS = [f"tok{i} " for i in range(N)]  # what server.stream_tokens_next(N) sen
 POSITION = {token: i for i, token in enumerate(TOKENS)}
 T = 20.0
 
-
-@pytest.fixture
-def root(display: str) -> Iterator[Any]:  # noqa: F811
-    tkinter = pytest.importorskip("tkinter")
-    try:
-        tk_root = tkinter.Tk()
-    except tkinter.TclError as exc:
-        pytest.skip(f"cannot open a Tk window on {display}: {exc}")
-    yield tk_root
-    with contextlib.suppress(tkinter.TclError):
-        tk_root.destroy()
-    del tk_root
-    gc.collect()  # free Tk objects on the Tk thread, never on an aikit I/O thread
 
 
 class Deliveries:
@@ -89,14 +74,14 @@ def stream_into(root: Any, client: OpenAI, seen: Deliveries) -> OpenAIChatComple
 
 
 def test_2000_chunks_reach_the_tk_thread_in_order(
-    root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI
+    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI,  # noqa: F811
 ) -> None:
-    process.tk.attach(root)
+    process.tk.attach(tk_root)
     log = ThreadLog()
-    log.wrap(root, "after", "event_generate", label="root")
+    log.wrap(tk_root, "after", "event_generate", label="root")
     aikit_server.stream_tokens_next(N)
     seen = Deliveries()
-    result = stream_into(root, aikit_client, seen)
+    result = stream_into(tk_root, aikit_client, seen)
 
     main = threading.get_ident()
     assert seen.threads == {main}
@@ -112,9 +97,9 @@ def test_2000_chunks_reach_the_tk_thread_in_order(
 
 
 def test_coalescing_form_gets_fewer_chunks_and_the_full_final_text(
-    root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI
+    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI,  # noqa: F811
 ) -> None:
-    form = process.tk.attach(root, coalesce_data=True)
+    form = process.tk.attach(tk_root, coalesce_data=True)
     # Make the Tk thread fall behind deterministically: the first on_data blocks until the
     # I/O thread has posted the end of the stream, i.e. every chunk is already queued. The
     # hook is the form's public ``post`` (the Owner protocol): data chunks come with a key
@@ -141,7 +126,7 @@ def test_coalescing_form_gets_fewer_chunks_and_the_full_final_text(
     aikit_server.stream_tokens_next(N)
     seen = Deliveries()
     seen.first_hook = fall_behind
-    result = stream_into(root, aikit_client, seen)
+    result = stream_into(tk_root, aikit_client, seen)
 
     assert blocked["ok"], "the end of the stream was never posted while the Tk thread was busy"
     assert posts["keyed"] == N + 2  # the I/O side posted every chunk...

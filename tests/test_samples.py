@@ -5,8 +5,6 @@ window on the GUI thread only (and that the Tk window actually draws: a screensh
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from tests.gui_support import (
     import_sample,
     png_pixels,
     spin,
+    tk_root,  # noqa: F401  (a fixture shared with the streaming tests)
     xwd_window,
 )
 
@@ -121,22 +120,6 @@ def test_qt_chat_self_test() -> None:
 # -- the Tk window, driven in-process ---------------------------------------------------------
 
 
-@pytest.fixture
-def tk_root(display: str) -> Iterator[Any]:  # noqa: F811
-    tkinter = pytest.importorskip("tkinter")
-    try:
-        root = tkinter.Tk()
-    except tkinter.TclError as exc:
-        pytest.skip(f"cannot open a Tk window on {display}: {exc}")
-    yield root
-    with contextlib.suppress(tkinter.TclError):
-        root.destroy()
-    del root
-    # Tk objects live in reference cycles; collect them here, on the Tk thread. Left to the
-    # cyclic GC they may be freed on an aikit I/O thread, and Tcl aborts the process.
-    gc.collect()
-
-
 def tk_window(root: Any, client: OpenAI, log: ThreadLog) -> Any:
     """A tk_chat.ChatWindow whose Tk calls and callbacks are all recorded with their thread."""
     window = import_sample("tk_chat").ChatWindow(root, client, "fake-gpt-4o-mini")
@@ -150,7 +133,7 @@ def tk_window(root: Any, client: OpenAI, log: ThreadLog) -> Any:
 
 @pytest.mark.gui
 def test_tk_chat_window_streams_stops_and_stays_on_the_tk_thread(
-    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI
+    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI,  # noqa: F811
 ) -> None:
     log = ThreadLog()
     window = tk_window(tk_root, aikit_client, log)
@@ -195,7 +178,7 @@ def test_tk_chat_window_streams_stops_and_stays_on_the_tk_thread(
 
 @pytest.mark.gui
 def test_tk_chat_window_shows_errors(
-    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI
+    tk_root: Any, aikit_server: FakeOpenAIServer, aikit_client: OpenAI,  # noqa: F811
 ) -> None:
     window = import_sample("tk_chat").ChatWindow(tk_root, aikit_client, "fake-gpt-4o-mini")
     assert spin(tk_root.update, lambda: window.models_loaded, T)
