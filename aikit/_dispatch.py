@@ -12,11 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._http.response import HTTPResponse
 from ._http.transport import Abortable
 from ._logging import logger
 from .errors import OpenAIError
 from .parameters import OpenAIParameters
-from .results import HTTPResponse, OpenAIResult
+from .results import OpenAIResult
 
 if TYPE_CHECKING:
     from .process._core import Owner

@@ -11,10 +11,11 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._accumulate import ChoiceAccumulator
+from ._http.response import HTTPResponse
 from ._http.sse import SSEDecoder
 from ._http.transport import Abortable, StreamHandle
-from .errors import OpenAIError
-from .results import HTTPResponse, OpenAIChatCompletionsStreamResult
+from .errors import ErrorKind, OpenAIError
+from .results import OpenAIChatCompletionsStreamResult
 
 if TYPE_CHECKING:
     from ._http.request import RequestSpec
@@ -114,7 +115,7 @@ def _parse(data: str, event: str | None) -> dict[str, Any] | OpenAIError:
     error = parsed.get("error")
     if error or event == "error":
         err = OpenAIError.from_response(0, "stream error", None, parsed)
-        err.status, err.kind = None, "stream"
+        err.status, err.kind = None, ErrorKind.STREAM
         return err
     return parsed
 

@@ -18,9 +18,10 @@ from ._config import (
     env_defaults,
 )
 from ._http.request import RequestSpec, build_headers, build_url
+from ._http.response import HTTPResponse
 from ._logging import logger, mask_key, redact_headers
 from .errors import OpenAIError
-from .results import HTTPResponse, OpenAIResult
+from .results import OpenAIResult
 
 if TYPE_CHECKING:
     from ._dispatch import Call, IOPool

@@ -6,11 +6,51 @@ so callers check a single list whatever went wrong.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["OpenAIError"]
+__all__ = ["ErrorKind", "OpenAIError"]
+
+
+class ErrorKind(str, enum.Enum):
+    """What went wrong, in one word. A ``str`` enum: ``err.kind == "timeout"`` works too.
+
+    Only ``CONNECTION`` and ``TIMEOUT`` failures that happened before any byte of the answer
+    arrived are retried; everything after the first byte is final.
+    """
+
+    #: The server answered with an error: an HTTP status >= 300 or an in-band error object.
+    API = "api"
+    #: No answer: refused, reset or dropped before the first response byte.
+    CONNECTION = "connection"
+    #: ``timeout`` or ``deadline`` passed (connect, headers, body, or an idle stream).
+    TIMEOUT = "timeout"
+    #: ``result.terminate()`` (or ``client.close()``) ended the call.
+    TERMINATED = "terminated"
+    #: The owner process is gone; nothing is delivered.
+    CANCELLED = "cancelled"
+    #: A stream failed after it started: dropped, truncated, malformed, or an error event.
+    STREAM = "stream"
+    #: The answer started but broke the protocol: a body cut short, a bad redirect,
+    #: JSON too deeply nested to decode.
+    PROTOCOL = "protocol"
+    #: The answer exceeded ``max_response_bytes`` (body, decompressed body or one event).
+    TOO_LARGE = "too_large"
+    #: The request could not be built or sent as given (bad URL, header value, port).
+    REQUEST = "request"
+    #: An unknown provider or alias: nothing was sent.
+    PROVIDER = "provider"
+    #: The vision helper could not read its image: nothing was sent.
+    INVALID_IMAGE = "invalid_image"
+    #: The chat helper stopped at ``max_tool_rounds``.
+    MAX_TOOL_ROUNDS = "max_tool_rounds"
+    #: An unexpected exception inside aikit (a bug); the original is ``__cause__``.
+    INTERNAL = "internal"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class OpenAIError(Exception):
@@ -32,7 +72,7 @@ class OpenAIError(Exception):
         request_id: str | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
-        kind: str | None = None,
+        kind: ErrorKind | str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -43,7 +83,10 @@ class OpenAIError(Exception):
         self.request_id = request_id
         self.body = body
         self.headers = headers
-        self.kind = kind
+        #: An ``ErrorKind``; ``API`` whenever the server sent an HTTP status.
+        self.kind: ErrorKind = ErrorKind(kind) if kind is not None else (
+            ErrorKind.API if status is not None else ErrorKind.INTERNAL
+        )
 
     @classmethod
     def from_response(

@@ -6,7 +6,6 @@ its callbacks run in callback mode — and is read-only for users after that.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._headers import Headers
-from .errors import OpenAIError
+from ._http.response import HTTPResponse
+from .errors import ErrorKind, OpenAIError
 from .objects import (
     OpenAIChoice,
     OpenAIEmbedding,
@@ -28,7 +28,6 @@ from .objects import (
 )
 
 __all__ = [
-    "HTTPResponse",
     "OpenAIChatCompletionsResult",
     "OpenAIChatCompletionsStreamResult",
     "OpenAIEmbeddingsResult",
@@ -50,31 +49,6 @@ class RequestControl(Protocol):
     def wait(self, timeout: float | None) -> bool: ...
 
     def terminate(self) -> None: ...
-
-
-@attrs.frozen
-class HTTPResponse:
-    """The parts of an HTTP response a result needs; parsed on the I/O thread."""
-
-    status: int
-    reason: str
-    headers: Headers
-    content: bytes = attrs.field(repr=False, default=b"")
-    #: The JSON body, or None when the body is empty, not JSON, or HTML.
-    json: Any = attrs.field(repr=False, default=None)
-
-    @classmethod
-    def parse_body(cls, content: bytes, content_type: str) -> Any:
-        """JSON-decode ``content`` when it looks like JSON; None otherwise (4D's rule)."""
-        text = content.lstrip()[:1]
-        if not text or text == b"<" or "octet-stream" in content_type:
-            return None
-        if "json" not in content_type and text not in (b"{", b"["):
-            return None
-        try:
-            return json.loads(content)
-        except ValueError:
-            return None
 
 
 @attrs.frozen
@@ -405,7 +379,7 @@ def _stream_error(data: dict[str, Any], response: HTTPResponse | None) -> OpenAI
     headers = response.headers if response is not None else None
     err = OpenAIError.from_response(0, "stream error", headers, data)
     err.status = None
-    err.kind = "stream"
+    err.kind = ErrorKind.STREAM
     return err
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from aikit import OpenAI
 from aikit._headers import Headers
+from aikit._http.response import HTTPResponse
 from aikit._http.retry import retry_delay, should_retry
-from aikit.results import HTTPResponse
 from aikit.testing import FakeOpenAIServer
 
 FAST = {"retry-after-ms": "1"}

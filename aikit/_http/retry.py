@@ -16,7 +16,7 @@ import tenacity
 
 from .._headers import Headers
 from ..errors import OpenAIError
-from ..results import HTTPResponse
+from .response import HTTPResponse
 
 __all__ = ["retry_delay", "run_with_retries", "should_retry"]
 

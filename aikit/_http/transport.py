@@ -21,7 +21,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .._headers import Headers
 from ..errors import OpenAIError
-from ..results import HTTPResponse
+from .response import HTTPResponse
 
 __all__ = ["Abortable", "StreamHandle", "Transport"]
 
