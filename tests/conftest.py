@@ -32,6 +32,6 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _stop_workers() -> Iterator[None]:
     yield
-    from aikit.process import _core
+    from aikit.process._registry import shutdown_workers
 
-    _core.shutdown_workers(10.0)
+    shutdown_workers(10.0)

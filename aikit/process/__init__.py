@@ -14,17 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from aikit.process._core import (
-    NoProcessError,
-    Owner,
-    Process,
-    Signal,
-    call_worker,
-    current_process,
-    kill_worker,
-    pump,
-)
+from aikit.process._api import call_worker, current_process, kill_worker, pump
 from aikit.process._forms import Form, call_form
+from aikit.process._process import Process
+from aikit.process._registry import NoProcessError, Owner
+from aikit.process._signal import Signal
 
 if TYPE_CHECKING:
     from aikit.process import asyncio as asyncio

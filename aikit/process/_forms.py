@@ -10,11 +10,12 @@ form creates one that lives exactly as long as the form.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from aikit.process import _core
-from aikit.process._core import Cancellable, Process
+from aikit.process._process import Cancellable, Process, current
+from aikit.process._table import by_number, local, lock, numbers
 
 __all__ = ["Form", "call_form"]
 
@@ -35,7 +36,7 @@ class Form:
         self._coalesce = bool(coalesce_data)
         self._closed = False
         self._requests: set[Cancellable] = set()  # guarded by the process's lock
-        self._process: Process = _core._attach_form(self)
+        self._process: Process = _attach(self)
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -145,9 +146,30 @@ class Form:
         return self._process._drain(self, self._BATCH)
 
 
+def _attach(form: Form) -> Process:
+    """Make the current thread's process deliver its messages through ``form``'s GUI loop."""
+    proc = current()
+    if proc is not None and not proc._alive:
+        proc = None  # a killed worker finishing its last message: give the thread a fresh process
+    if proc is not None:
+        existing = proc._form
+        if existing is not None and existing is not form and existing.is_alive():
+            raise RuntimeError(
+                f"a form is already attached on thread {proc._thread.name!r}; close() it first"
+            )
+    else:
+        thread = threading.current_thread()
+        proc = Process(thread.name, next(numbers), "form", thread, ephemeral=True)
+        with lock:
+            by_number[proc._number] = proc
+        local.process = proc
+    proc._attach(form)
+    return proc
+
+
 def _attached_form(cls: type[Form]) -> Form | None:
     """The live form of class ``cls`` attached on the calling thread, if any."""
-    proc = _core._current()
+    proc = current()
     form = None if proc is None else proc._form
     if isinstance(form, cls) and form.is_alive():
         return form

@@ -30,7 +30,7 @@ class AsyncioForm(Form):
             return False
         try:
             self._loop.call_soon_threadsafe(self._run_drain)
-        except RuntimeError:  # "Event loop is closed": the shutdown race of Part D
+        except RuntimeError:  # "Event loop is closed": the loop closed while we posted
             self.close()
             return False
         return True

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from aikit import process
-from aikit.process import _core
+from aikit.process._process import MAIN
+from aikit.process._registry import shutdown_workers
 
 TIMEOUT = 10.0  # generous: a correct run takes milliseconds
 
@@ -27,8 +28,8 @@ def clean_processes() -> Iterator[None]:
 
 
 def _reset() -> None:
-    assert _core.shutdown_workers(TIMEOUT), "worker threads did not end"
-    form = _core._MAIN._form
+    assert shutdown_workers(TIMEOUT), "worker threads did not end"
+    form = MAIN._form
     if form is not None:
         form.close()
     process.kill_worker(1)  # on the main process this only empties the mailbox (4D rule)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aikit import process
-from aikit.process._core import resolve_owner
+from aikit.process._registry import resolve_owner
 
 T = 10.0
 
@@ -197,6 +197,39 @@ def test_run_until_on_the_loop_thread_drains_the_form_queue_directly() -> None:
         return ok, log
 
     assert asyncio.run(main()) == (True, ["from worker"])
+
+
+@pytest.mark.parametrize("thread", ["main", "worker"])
+def test_form_mailbox_is_fifo_across_form_and_process_posts(thread: str) -> None:
+    """On main the form drains the locked deque, on a worker its SimpleQueue: both keep order."""
+
+    async def main() -> tuple[list[tuple[int, int]], int]:
+        form = process.asyncio.attach()
+        me = form.process
+        got: list[tuple[int, int]] = []
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def record(i: int) -> None:
+            got.append((i, threading.get_ident()))
+
+        # No await in between: all five are queued before the loop can drain any of them.
+        for i in range(5):
+            if i % 3 == 0:
+                form.post(record, i)
+            elif i % 3 == 1:
+                process.call_form(form, record, i)
+            else:
+                process.call_worker(me, record, i)  # a plain process message, same mailbox
+        assert got == []
+        form.post(done.set_result, None)
+        await asyncio.wait_for(done, T)
+        return got, threading.get_ident()
+
+    if thread == "main":
+        got, loop_ident = asyncio.run(main())
+    else:
+        got, loop_ident = run_on("fifo-loop", lambda: asyncio.run(main()))
+    assert got == [(i, loop_ident) for i in range(5)]
 
 
 def test_form_messages_do_not_preempt_each_other() -> None:

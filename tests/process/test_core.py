@@ -1,4 +1,4 @@
-"""Workers, the main process, kill, signals and owner resolution (DESIGN §4, guarantees 1-10)."""
+"""Workers, the main process, kill, signals, owners (docs/architecture/guarantees.md)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from aikit import process
-from aikit.process import _core
-from aikit.process._core import NoProcessError, Owner, resolve_owner
+from aikit.process._process import MAIN
+from aikit.process._registry import NoProcessError, Owner, resolve_owner, shutdown_workers
+from aikit.process._table import by_number
 
 T = 10.0
 REPO = Path(process.__file__).resolve().parents[2]
@@ -304,7 +305,7 @@ def test_run_until_raises_off_its_thread() -> None:
 
 
 def test_run_until_wakes_at_once_when_a_message_arrives() -> None:
-    main = _core._MAIN
+    main = MAIN
     ran = threading.Event()
 
     def poster() -> None:
@@ -367,9 +368,9 @@ def test_call_worker_by_number_and_by_process() -> None:
 
 def test_call_worker_unknown_number_is_a_silent_no_op() -> None:
     before = threading.active_count()
-    registry = dict(_core._by_number)
+    registry = dict(by_number)
     assert process.call_worker(987654, print, "never") is None
-    assert _core._by_number == registry
+    assert by_number == registry
     assert threading.active_count() == before
 
 
@@ -395,7 +396,7 @@ def test_call_worker_passes_kwargs_including_key() -> None:
         (lambda: resolve_owner(1.5), TypeError, "owner"),
         (lambda: resolve_owner(""), ValueError, "owner"),
         (lambda: resolve_owner(987654), ValueError, "owner"),
-        (lambda: _core._MAIN.post("not callable"), TypeError, "fn"),
+        (lambda: MAIN.post("not callable"), TypeError, "fn"),
     ],
 )
 def test_bad_input(call: Callable[[], Any], error: type[Exception], word: str) -> None:
@@ -438,6 +439,49 @@ def test_kill_drops_pending_finishes_current_and_restarts_after_the_old_thread_e
     assert new_thread is not old_thread
     assert old_alive is False
     assert seen == ["A-start", "A-end"]  # B and C were dropped, A finished
+
+
+def test_a_recreated_worker_runs_nothing_before_the_old_thread_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = threading.Event()
+    started = process.Signal()
+
+    def blocked() -> None:
+        started.trigger((threading.current_thread(), threading.get_ident()))
+        gate.wait(T)
+
+    process.call_worker("again", blocked)
+    assert started.wait(T)
+    old_thread, old_ident = started.value
+    # The successor waits for its predecessor with join(): seeing that call (or the probe
+    # running) tells, without any timing, that the new worker got as far as it may while the
+    # old thread is still blocked in ``blocked``.
+    reached = threading.Event()
+    join = old_thread.join
+
+    def observed_join(timeout: float | None = None) -> None:
+        reached.set()
+        join(timeout)
+
+    monkeypatch.setattr(old_thread, "join", observed_join)
+    process.kill_worker("again")
+    probe = process.Signal()
+
+    def record() -> None:
+        probe.trigger((threading.get_ident(), old_thread.is_alive(), gate.is_set()))
+        reached.set()
+
+    process.call_worker("again", record)
+    assert reached.wait(T), "the new worker neither waited for the old thread nor ran"
+    gate.set()
+    assert probe.wait(T)
+    ident, old_alive, released = probe.value
+    assert ident != old_ident
+    assert released, "the new worker ran while the old one was still inside its message"
+    assert old_alive is False
+    old_thread.join(T)
+    assert not old_thread.is_alive()
 
 
 def test_kill_cancels_requests_outside_any_lock(new_request: Any) -> None:
@@ -560,7 +604,7 @@ def test_pump_waits_for_in_flight_requests(new_request: Any) -> None:
 
 
 def test_untrack_wakes_a_sleeping_pump_at_once(new_request: Any) -> None:
-    main = _core._MAIN
+    main = MAIN
     req = new_request()
     assert main.track(req)
 
@@ -577,6 +621,31 @@ def test_untrack_wakes_a_sleeping_pump_at_once(new_request: Any) -> None:
     elapsed = time.monotonic() - start
     thread.join(T)
     assert elapsed < 0.5  # woken by untrack(), not by the timeout
+
+
+@pytest.mark.parametrize("poster", ["main", "worker"])
+def test_main_mailbox_is_fifo_until_one_pump(poster: str) -> None:
+    got: list[tuple[int, int]] = []
+    main = resolve_owner()
+    assert main is MAIN
+
+    def record(i: int) -> None:
+        got.append((i, threading.get_ident()))
+
+    def post_five() -> None:
+        for i in range(5):
+            if i % 2:
+                main.post(record, i)  # the Owner API, as the HTTP layer uses it
+            else:
+                process.call_worker(1, record, i)
+
+    if poster == "main":
+        post_five()
+    else:
+        run_on("fifo-poster", post_five)
+    assert got == []  # nothing runs before the main thread pumps
+    assert process.pump(T)
+    assert got == [(i, threading.get_ident()) for i in range(5)]
 
 
 def test_pump_from_a_worker_runs_its_own_queue() -> None:
@@ -641,7 +710,7 @@ def test_stress_8_workers_5000_cross_posted_messages_then_threads_return_to_base
                 seq for seq in range(per_worker) if names[(index + 1 + seq % 7) % 8] == target
             ]
             assert got == expected  # none lost, none duplicated, per-sender order kept
-    assert _core.shutdown_workers(T)
+    assert shutdown_workers(T)
     assert threading.active_count() == baseline
 
 

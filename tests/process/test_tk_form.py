@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aikit import process
-from aikit.process._core import resolve_owner
+from aikit.process._registry import resolve_owner
 
 tkinter = pytest.importorskip("tkinter")
 
