@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 
@@ -17,10 +18,16 @@ from .client import OpenAI
 __all__ = ["run_demo"]
 
 
+def configured(args: argparse.Namespace) -> bool:
+    """True when a key or base URL comes from the options or the environment."""
+    return bool(
+        args.api_key or args.base_url or args.provider
+        or os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")
+    )
+
+
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[OpenAI]:
-    from .cli import configured
-
     if configured(args):
         options = {"api_key": args.api_key, "base_url": args.base_url,
                    "provider": args.provider}

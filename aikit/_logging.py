@@ -1,15 +1,17 @@
-"""Logger ``aikit`` and the one function that masks secrets before they reach a log line."""
+"""Logger ``aikit`` and the functions that mask secrets before they reach a log line or a repr."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 
-__all__ = ["logger", "mask_key", "redact_headers", "setup_from_env"]
+__all__ = ["logger", "mask_key", "mask_url", "redact_headers", "setup_from_env"]
 
 logger = logging.getLogger("aikit")
 
+_SCHEME = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
 
 
@@ -21,6 +23,38 @@ def mask_key(key: str | None) -> str:
         return "***"
     prefix = key[:3] if key[:3].isascii() and key[2:3] == "-" else ""
     return f"{prefix}...{key[-4:]}"
+
+
+def mask_url(url: str | None) -> str:
+    """``http://user:secret@host/v1`` -> ``http://user:***@host/v1``; anything else unchanged.
+
+    The authority is found the way ``urllib.parse.urlsplit`` (and so requests) finds it: after
+    ``scheme://`` (or from the start, for a proxy given as ``user:pw@host:3128``), up to the
+    first ``/``, ``?`` or ``#``; its userinfo ends at the last ``@``. Written by hand rather
+    than with ``urlsplit`` so that a malformed URL (a bad port, an unclosed ``[``) is still
+    masked, and nothing here ever raises.
+    """
+    if url is None:
+        return ""
+    if not isinstance(url, str):  # a caller passing a URL object: still never raise
+        try:
+            url = str(url)
+        except Exception:
+            return ""
+    scheme = _SCHEME.match(url)
+    start = scheme.end() if scheme else 0
+    end = len(url)
+    for stop in "/?#":
+        found = url.find(stop, start)
+        if 0 <= found < end:
+            end = found
+    at = url.rfind("@", start, end)
+    if at < 0:
+        return url
+    colon = url.find(":", start, at)
+    if colon < 0:
+        return url  # a user name alone: no password to hide
+    return f"{url[:colon + 1]}***{url[at:]}"
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

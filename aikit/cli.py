@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +16,10 @@ from .client import OpenAI
 from .results import OpenAIResult
 
 __all__ = ["main"]
+
+
+#: ``aikit embed`` without ``--model`` (the API itself has no default embedding model).
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 
 
 class CLIError(Exception):
@@ -83,12 +86,17 @@ def cmd_chat(args: argparse.Namespace) -> None:
 
 def cmd_embed(args: argparse.Namespace) -> None:
     with _client(args) as client:
-        result = _check(client.embeddings.create(args.text, args.model or ""))
+        result = _check(
+            client.embeddings.create(args.text, args.model or DEFAULT_EMBEDDING_MODEL)
+        )
     if args.json:
         _print_json(result.body)
         return
-    for vector in result.vectors:  # type: ignore[attr-defined]
-        print(" ".join(f"{x:.6f}" for x in vector))
+    for embedding in result.embeddings:  # type: ignore[attr-defined]
+        # A server that does not pool gives one vector per token: one line each.
+        rows = embedding.embedding if embedding.per_token else [embedding.embedding]
+        for row in rows:
+            print(" ".join(f"{x:.6f}" for x in row))
 
 
 def cmd_image(args: argparse.Namespace) -> None:
@@ -246,11 +254,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-def configured(args: argparse.Namespace) -> bool:
-    """True when a key or base URL comes from the options or the environment."""
-    return bool(
-        args.api_key or args.base_url or args.provider
-        or os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")
-    )

@@ -53,6 +53,24 @@ class ErrorKind(str, enum.Enum):
         return self.value
 
 
+def _detail_text(detail: Any) -> str:
+    """FastAPI's ``detail``: a text, or validation items ``{"loc": [...], "msg": ...}`` joined
+    as ``body.messages: field required; ...``; ``""`` when it is neither."""
+    if isinstance(detail, str):
+        return detail.strip()
+    if not isinstance(detail, list):
+        return ""
+    parts: list[str] = []
+    for item in detail:
+        if isinstance(item, dict) and isinstance(item.get("msg"), str):
+            loc = item.get("loc")
+            where = ".".join(str(x) for x in loc) if isinstance(loc, list) else ""
+            parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+        elif isinstance(item, str):
+            parts.append(item)
+    return "; ".join(parts)
+
+
 class OpenAIError(Exception):
     """A failed request: an HTTP error status, an in-band API error, or a transport failure.
 
@@ -98,7 +116,9 @@ class OpenAIError(Exception):
     ) -> OpenAIError:
         """Build the error for an HTTP response, reading OpenAI's ``{"error": {...}}`` shape.
 
-        Providers that answer ``{"error": "text"}`` or a bare string are understood too.
+        Other servers' shapes are understood too: ``{"error": "text"}``, FastAPI's
+        ``{"detail": "text"}`` or ``{"detail": [validation items]}`` (llama-cpp-python),
+        ``{"message": "text"}`` (vLLM), and a bare text body.
         """
         request_id = headers.get("x-request-id") if headers is not None else None
         err: Any = body.get("error") if isinstance(body, dict) else None
@@ -111,6 +131,11 @@ class OpenAIError(Exception):
             inner: Any = err
         elif isinstance(err, str):
             message, inner = err, body
+        elif isinstance(body, dict) and _detail_text(body.get("detail")):
+            message, inner = _detail_text(body.get("detail")), body
+        elif isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
+            message, inner = body["message"], body
+            code, type_, param = body.get("code"), body.get("type"), body.get("param")
         elif isinstance(body, str) and body.strip():
             message, inner = body.strip()[:500], body
         else:
@@ -124,6 +149,7 @@ class OpenAIError(Exception):
             request_id=request_id,
             body=inner,
             headers=headers,
+            kind=ErrorKind.API,
         )
 
     def __str__(self) -> str:

@@ -167,6 +167,31 @@ class OpenAIChoice(Record):
         return ""
 
 
+def message_from_api(value: Any) -> OpenAIMessage:
+    """A message as a server sent it, never raising: what does not fit the message shape
+    (``"content": 42``, ``"role": 5``, a message that is a string) is left out, so reading a
+    reply never fails; the raw value stays in the result's ``body``."""
+    if not isinstance(value, Mapping):
+        return OpenAIMessage()
+    data = dict(value)
+    if not isinstance(data.get("content"), (str, list, type(None))):
+        data["content"] = None
+    if not isinstance(data.get("role"), (str, type(None))):
+        data["role"] = None
+    if not isinstance(data.get("text", ""), str):
+        del data["text"]
+    return OpenAIMessage(data)
+
+
+def choice_from_api(value: Mapping[str, Any]) -> OpenAIChoice:
+    """A choice as a server sent it: its ``message``/``delta`` through `message_from_api`."""
+    data = dict(value)
+    for key in ("message", "delta"):
+        if data.get(key) is not None:
+            data[key] = message_from_api(data[key])
+    return OpenAIChoice(data)
+
+
 # -- OpenAITool -----------------------------------------------------------------------------
 
 
@@ -281,12 +306,15 @@ def _decode_float32(text: str) -> list[float]:
     return out
 
 
-def _to_vector(value: Any) -> list[float]:
+def _to_vector(value: Any) -> list[Any]:
+    """Floats from a list or base64; a list of lists (one vector per token) stays one."""
     if value is None:
         return []
     if isinstance(value, str):
         return _decode_float32(value)
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(row, (list, tuple)) for row in value):
+            return [[float(x) for x in row] for row in value]
         return [float(x) for x in value]
     raise TypeError(
         f"`embedding` must be a list of floats or a base64 string, not {type(value).__name__}"
@@ -295,11 +323,31 @@ def _to_vector(value: Any) -> list[float]:
 
 @attrs.define(init=False, eq=False)
 class OpenAIEmbedding(Record):
-    """One embedding; a base64 ``embedding`` (``encoding_format="base64"``) is decoded."""
+    """One embedding; a base64 ``embedding`` (``encoding_format="base64"``) is decoded.
+
+    A server that does not pool (llama-cpp-python without a pooling type) sends one vector
+    per input token, ``[[...], [...]]``. That list is kept as given (floats) rather than
+    refused or averaged, and ``per_token`` tells it apart; ``embedding`` is typed for the
+    usual single vector.
+    """
 
     index: int | None = None
     object: str | None = None
     embedding: list[float] = attrs.field(factory=list, converter=_to_vector)
+
+    @property
+    def per_token(self) -> bool:
+        """True when ``embedding`` is a list of per-token vectors, not one vector."""
+        return bool(self.embedding) and isinstance(self.embedding[0], list)
+
+
+def embedding_from_api(value: Mapping[str, Any]) -> OpenAIEmbedding:
+    """An embedding as a server sent it, never raising: a vector that is neither floats,
+    per-token floats nor base64 is left empty (the raw value stays in the result's ``body``)."""
+    try:
+        return OpenAIEmbedding(value)
+    except (TypeError, ValueError, OverflowError):
+        return OpenAIEmbedding({k: v for k, v in value.items() if k != "embedding"})
 
 
 # -- Images ---------------------------------------------------------------------------------

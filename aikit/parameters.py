@@ -1,9 +1,10 @@
 """Parameter classes: per-call options, 4D camelCase or snake_case, dict or keywords.
 
-Execution keys (callbacks, timeout, retries, headers, owner, throw) steer the call and are never
-sent. Everything else is the request: ``body()`` for JSON endpoints, ``query()`` for the list
-endpoints, ``form_fields()`` for the file upload. Keys a class does not model are sent as given
-(None values left out).
+Execution keys (callbacks, timeout, deadline, retries, headers, owner, throw) steer the call and
+are never sent. Everything else is the request: ``body()`` for JSON endpoints, ``query()`` for
+the list endpoints, ``form_fields()`` for the file upload. Keys a class does not model are sent
+as given (None values left out). Values are checked by the shared checks of ``_settings``, the
+same as client settings: TypeError for a wrong type, ValueError for a wrong value.
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from ._records import Record, snake_case
+from ._settings import (
+    check_callable,
+    check_choice,
+    check_headers,
+    check_int,
+    check_mapping,
+    check_number,
+    check_seconds,
+    check_str,
+)
 from .objects import OpenAITool
 
 __all__ = [
@@ -31,41 +42,32 @@ __all__ = [
 
 Callback = Callable[[Any], Any]
 P = TypeVar("P", bound="OpenAIParameters")
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 #: Callback fields; ``formula`` is 4D's name for ``on_terminate`` and also receives stream chunks.
 CALLBACK_FIELDS = ("on_response", "on_error", "on_terminate", "formula", "on_data")
 _CALLBACK_NAMES = (*CALLBACK_FIELDS, "onResponse", "onError", "onTerminate", "onData")
 
 
-def _check_callback(name: str) -> Callable[[Any, Any, Any], None]:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and not callable(value):
-            raise TypeError(f"`{name}` must be callable, not {type(value).__name__}")
+def _optional(check: Callable[..., Any], *args: Any) -> Validator:
+    """An attrs validator: None passes, anything else goes through the shared ``check``
+    (TypeError for a wrong type, ValueError for a wrong value, naming the field)."""
 
-    return check
+    def validate(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            check(value, attribute.name, *args)
 
-
-def _check_timeout(_inst: Any, _attr: Any, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`timeout` must be a number of seconds >= 0, not {value!r}")
+    return validate
 
 
-def _check_retries(_inst: Any, _attr: Any, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"`max_retries` must be an integer >= 0, not {value!r}")
+def _one_of(*allowed: str) -> Validator:
+    """Like ``_optional(check_choice)``, but ``""`` also means "not given" (4D's unset text)."""
 
+    def validate(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value != "":
+            check_choice(value, attribute.name, allowed)
 
-def _check_headers(_inst: Any, _attr: Any, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise TypeError("`extra_headers` must be a dict of str to str")
+    return validate
 
 
 @attrs.define(init=False, eq=False)
@@ -74,33 +76,42 @@ class OpenAIParameters(Record):
 
     #: Called with the result on success only (callback mode).
     on_response: Callback | None = attrs.field(
-        default=None, validator=_check_callback("on_response"), kw_only=True
+        default=None, validator=_optional(check_callable), kw_only=True
     )
     #: Called with the result on failure only.
     on_error: Callback | None = attrs.field(
-        default=None, validator=_check_callback("on_error"), kw_only=True
+        default=None, validator=_optional(check_callable), kw_only=True
     )
     #: Called with the result always, after on_response/on_error.
     on_terminate: Callback | None = attrs.field(
-        default=None, validator=_check_callback("on_terminate"), kw_only=True
+        default=None, validator=_optional(check_callable), kw_only=True
     )
     #: 4D's legacy terminal callback: after on_terminate; also receives stream chunks.
     formula: Callback | None = attrs.field(
-        default=None, validator=_check_callback("formula"), kw_only=True
+        default=None, validator=_optional(check_callable), kw_only=True
     )
     #: Stream chunk callback (chat completions with ``stream=True``).
     on_data: Callback | None = attrs.field(
-        default=None, validator=_check_callback("on_data"), kw_only=True
+        default=None, validator=_optional(check_callable), kw_only=True
     )
     #: Raise the first error (sync mode) instead of only reporting it.
     throw: bool = attrs.field(default=False, kw_only=True)
-    #: Seconds; None uses the client's timeout.
-    timeout: float | None = attrs.field(default=None, validator=_check_timeout, kw_only=True)
+    #: Seconds (> 0) for connect and each read, and for a whole non-stream attempt;
+    #: None uses the client's timeout.
+    timeout: float | None = attrs.field(
+        default=None, validator=_optional(check_seconds), kw_only=True
+    )
+    #: Seconds from now (> 0) for the whole call, retries and back-off included; None: none.
+    deadline: float | None = attrs.field(
+        default=None, validator=_optional(check_seconds), kw_only=True
+    )
     #: None uses the client's value; 0 disables retries for this call.
-    max_retries: int | None = attrs.field(default=None, validator=_check_retries, kw_only=True)
+    max_retries: int | None = attrs.field(
+        default=None, validator=_optional(check_int, 0), kw_only=True
+    )
     #: Highest-precedence headers for this call.
     extra_headers: dict[str, str] | None = attrs.field(
-        default=None, validator=_check_headers, kw_only=True
+        default=None, validator=_optional(check_headers), kw_only=True
     )
     #: Where callbacks run: a process, a worker name, or a form (default: the caller's).
     owner: Any = attrs.field(default=None, kw_only=True)
@@ -115,6 +126,7 @@ class OpenAIParameters(Record):
             *CALLBACK_FIELDS,
             "throw",
             "timeout",
+            "deadline",
             "max_retries",
             "extra_headers",
             "owner",
@@ -173,77 +185,10 @@ def _looks_like_callback(key: str) -> bool:
     return snake.startswith("on_") or key == "formula"
 
 
-# -- validators shared by the endpoint classes ----------------------------------------------
+# -- converters shared by the endpoint classes ---------------------------------------------
 
 #: 4D's default chat model, used when none is given.
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
-
-Validator = Callable[[Any, Any, Any], None]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _optional_str(name: str) -> Validator:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"`{name}` must be a str, not {type(value).__name__}")
-
-    return check
-
-
-def _optional_int(name: str, minimum: int | None = None) -> Validator:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is None:
-            return
-        bound = f" >= {minimum}" if minimum is not None else ""
-        if not _is_int(value):
-            raise TypeError(f"`{name}` must be an integer{bound}, not {type(value).__name__}")
-        if minimum is not None and value < minimum:
-            raise ValueError(f"`{name}` must be an integer{bound}, not {value!r}")
-
-    return check
-
-
-def _optional_number(name: str) -> Validator:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and not _is_number(value):
-            raise TypeError(f"`{name}` must be a number, not {type(value).__name__}")
-
-    return check
-
-
-def _optional_mapping(name: str) -> Validator:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and not isinstance(value, Mapping):
-            raise TypeError(f"`{name}` must be a dict, not {type(value).__name__}")
-
-    return check
-
-
-def _one_of(name: str, *allowed: str) -> Validator:
-    def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is None or value == "":
-            return
-        if value not in allowed:
-            choices = " or ".join(repr(a) for a in allowed)
-            raise ValueError(f"`{name}` must be {choices}, not {value!r}")
-
-    return check
-
-
-def _check_temperature(_inst: Any, _attr: Any, value: Any) -> None:
-    if value is None:
-        return
-    if not _is_number(value):
-        raise TypeError(f"`temperature` must be a number, not {type(value).__name__}")
-    if not 0 <= value <= 2:
-        raise ValueError(f"`temperature` must be between 0 and 2, not {value!r}")
 
 
 def _to_bool(value: Any) -> bool:
@@ -307,34 +252,34 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
     """
 
     model: str = attrs.field(
-        default=DEFAULT_CHAT_MODEL, converter=_default_chat_model, validator=_optional_str("model")
+        default=DEFAULT_CHAT_MODEL, converter=_default_chat_model, validator=_optional(check_str)
     )
     stream: bool = attrs.field(default=False, converter=_to_bool)
     #: Sent only with ``stream=True`` (e.g. ``{"include_usage": True}``).
     stream_options: dict[str, Any] | None = attrs.field(
-        default=None, validator=_optional_mapping("stream_options")
+        default=None, validator=_optional(check_mapping)
     )
     #: Sent when > 0.
     max_completion_tokens: int | None = attrs.field(
-        default=None, validator=_optional_int("max_completion_tokens")
+        default=None, validator=_optional(check_int)
     )
-    n: int | None = attrs.field(default=None, validator=_optional_int("n", 1))
+    n: int | None = attrs.field(default=None, validator=_optional(check_int, 1))
     #: 0 is sent; None is not.
-    temperature: float | None = attrs.field(default=None, validator=_check_temperature)
+    temperature: float | None = attrs.field(default=None, validator=_optional(check_number, 0, 2))
     #: Sent when > 0 (4D rule).
-    top_p: float | None = attrs.field(default=None, validator=_optional_number("top_p"))
+    top_p: float | None = attrs.field(default=None, validator=_optional(check_number))
     #: Sent when true.
     store: bool = attrs.field(default=False, converter=_to_bool)
     reasoning_effort: str | None = attrs.field(
-        default=None, validator=_optional_str("reasoning_effort")
+        default=None, validator=_optional(check_str)
     )
     response_format: dict[str, Any] | None = None
     tools: list[OpenAITool] | None = attrs.field(default=None, converter=_to_tools)
     tool_choice: Any = None
     prediction: dict[str, Any] | None = None
-    service_tier: str | None = attrs.field(default=None, validator=_optional_str("service_tier"))
+    service_tier: str | None = attrs.field(default=None, validator=_optional(check_str))
     metadata: dict[str, str] | None = attrs.field(
-        default=None, validator=_optional_mapping("metadata")
+        default=None, validator=_optional(check_mapping)
     )
 
     def body(self) -> dict[str, Any]:
@@ -385,10 +330,10 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
 class _ListParameters(OpenAIParameters):
     """Pagination shared by the list endpoints; ``order`` is sent only when given."""
 
-    after: str | None = attrs.field(default=None, validator=_optional_str("after"))
+    after: str | None = attrs.field(default=None, validator=_optional(check_str))
     #: Sent when > 0.
-    limit: int | None = attrs.field(default=None, validator=_optional_int("limit"))
-    order: str | None = attrs.field(default=None, validator=_one_of("order", "asc", "desc"))
+    limit: int | None = attrs.field(default=None, validator=_optional(check_int))
+    order: str | None = attrs.field(default=None, validator=_one_of("asc", "desc"))
 
     def query(self) -> list[tuple[str, str]]:
         """Query-string pairs, values as text (booleans ``true``/``false``); ``user`` is not
@@ -418,9 +363,9 @@ class OpenAIChatCompletionsListParameters(_ListParameters):
     """Options of ``chat.completions.list()``; ``metadata={"k": "v"}`` is sent as
     ``metadata[k]=v``."""
 
-    model: str | None = attrs.field(default=None, validator=_optional_str("model"))
+    model: str | None = attrs.field(default=None, validator=_optional(check_str))
     metadata: dict[str, str] | None = attrs.field(
-        default=None, validator=_optional_mapping("metadata")
+        default=None, validator=_optional(check_mapping)
     )
 
     def _more_query(self) -> list[tuple[str, str]]:
@@ -441,7 +386,7 @@ class OpenAIChatCompletionsMessagesParameters(_ListParameters):
 class OpenAIFileListParameters(_ListParameters):
     """Options of ``files.list()``."""
 
-    purpose: str | None = attrs.field(default=None, validator=_optional_str("purpose"))
+    purpose: str | None = attrs.field(default=None, validator=_optional(check_str))
 
     def _more_query(self) -> list[tuple[str, str]]:
         return [("purpose", self.purpose)] if self.purpose else []
@@ -455,9 +400,9 @@ class OpenAIEmbeddingsParameters(OpenAIParameters):
     """Options of ``embeddings.create()`` (``input`` and ``model`` are its arguments)."""
 
     encoding_format: str | None = attrs.field(
-        default=None, validator=_one_of("encoding_format", "float", "base64")
+        default=None, validator=_one_of("float", "base64")
     )
-    dimensions: int | None = attrs.field(default=None, validator=_optional_int("dimensions", 1))
+    dimensions: int | None = attrs.field(default=None, validator=_optional(check_int, 1))
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -479,20 +424,20 @@ class OpenAIImageParameters(OpenAIParameters):
     field (they always answer base64).
     """
 
-    model: str | None = attrs.field(default="dall-e-2", validator=_optional_str("model"))
-    n: int | None = attrs.field(default=1, validator=_optional_int("n", 1))
-    size: str | None = attrs.field(default="1024x1024", validator=_optional_str("size"))
-    style: str | None = attrs.field(default=None, validator=_optional_str("style"))
-    quality: str | None = attrs.field(default=None, validator=_optional_str("quality"))
+    model: str | None = attrs.field(default="dall-e-2", validator=_optional(check_str))
+    n: int | None = attrs.field(default=1, validator=_optional(check_int, 1))
+    size: str | None = attrs.field(default="1024x1024", validator=_optional(check_str))
+    style: str | None = attrs.field(default=None, validator=_optional(check_str))
+    quality: str | None = attrs.field(default=None, validator=_optional(check_str))
     response_format: str | None = attrs.field(
-        default="url", validator=_one_of("response_format", "url", "b64_json")
+        default="url", validator=_one_of("url", "b64_json")
     )
-    background: str | None = attrs.field(default=None, validator=_optional_str("background"))
-    output_format: str | None = attrs.field(default=None, validator=_optional_str("output_format"))
+    background: str | None = attrs.field(default=None, validator=_optional(check_str))
+    output_format: str | None = attrs.field(default=None, validator=_optional(check_str))
     output_compression: int | None = attrs.field(
-        default=None, validator=_optional_int("output_compression", 0)
+        default=None, validator=_optional(check_int, 0)
     )
-    moderation: str | None = attrs.field(default=None, validator=_optional_str("moderation"))
+    moderation: str | None = attrs.field(default=None, validator=_optional(check_str))
 
     def body(self) -> dict[str, Any]:
         """The request body without ``prompt`` (the resource adds it)."""
@@ -537,9 +482,9 @@ class OpenAIFileParameters(OpenAIParameters):
     rejects unknown fields.
     """
 
-    filename: str | None = attrs.field(default=None, validator=_optional_str("filename"))
+    filename: str | None = attrs.field(default=None, validator=_optional(check_str))
     expires_after: dict[str, Any] | None = attrs.field(
-        default=None, validator=_optional_mapping("expires_after")
+        default=None, validator=_optional(check_mapping)
     )
 
     def body(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ A provider entry may also carry client settings used by ``OpenAI(provider=name)`
 ``timeout``, ``maxRetries``, ``customHeaders``, ``maxConcurrentRequests``, ``proxies``,
 ``verify``. Values of the four text fields are coerced to str, as in 4D (``8d5354c``).
 
-Decided differently from 4D (see DESIGN §8):
+Decided differently from 4D:
 
 - A resolved provider never gets the client's key: only its own ``apiKey``, else the
   environment variable ``UPPER(name) + "_API_KEY"`` (verbatim, as in 4D), else the same with
@@ -37,12 +37,14 @@ import os
 import pathlib
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from ._logging import mask_key
 from ._records import snake_case
+from ._settings import SETTING_CHECKS, check_api_key
 from .errors import OpenAIError
 
 __all__ = ["ModelRoute", "OpenAIProviders", "config_path"]
@@ -57,14 +59,9 @@ _TEXT_FIELDS = ("base_url", "api_key", "organization", "project")
 _NOT_ENV_CHAR = re.compile(r"[^A-Z0-9_]")
 
 
-def _mask(key: str) -> str:
-    """``sk-abc...wxyz`` -> ``sk-...wxyz``: enough to tell keys apart, never the key."""
-    if not key:
-        return "''"
-    if len(key) <= 8:
-        return "'***'"
-    prefix = key[:3] if key[:3].isascii() and key[2:3] == "-" else ""
-    return f"'{prefix}...{key[-4:]}'"
+def _masked(key: str) -> str:
+    """The repr of a provider key: masked, never the key."""
+    return repr(mask_key(key))
 
 
 def _user_config_dir() -> pathlib.Path | None:
@@ -117,7 +114,7 @@ class ModelRoute:
     provider: str
     model: str
     base_url: str
-    api_key: str = attrs.field(default="", repr=_mask)
+    api_key: str = attrs.field(default="", repr=_masked)
     organization: str = ""
     project: str = ""
 
@@ -127,7 +124,7 @@ class _Provider:
     """A validated provider entry: the text fields plus the client settings it carries."""
 
     base_url: str
-    api_key: str = attrs.field(repr=_mask)
+    api_key: str = attrs.field(repr=_masked)
     organization: str
     project: str
     settings: Mapping[str, Any] = attrs.field(repr=False)
@@ -139,29 +136,11 @@ class _Alias:
     model: str
 
 
-def _check_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
-def _check_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _check_headers(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    )
-
-
-#: Client settings a provider entry may carry besides its text fields, with their checks.
-_SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "timeout": _check_number,
-    "max_retries": _check_int,
-    "max_concurrent_requests": lambda v: _check_int(v) and v >= 1,
-    "custom_headers": _check_headers,
-    "proxies": _check_headers,
-    "verify": lambda v: isinstance(v, (bool, str)),
-}
+#: Client settings a provider entry may carry besides its text fields.
+_SETTINGS = frozenset(
+    {"timeout", "max_retries", "max_concurrent_requests", "custom_headers", "proxies", "verify",
+     "max_response_bytes"}
+)
 
 
 def _error(message: str) -> OpenAIError:
@@ -260,10 +239,10 @@ class OpenAIProviders:
                 continue
             if field in _TEXT_FIELDS:
                 values[field] = self._text(value, owner, key)
-            elif field in _SETTING_CHECKS:
-                if _SETTING_CHECKS[field](value):
-                    values[field] = value
-                else:
+            elif field in _SETTINGS:
+                try:
+                    values[field] = SETTING_CHECKS[field](value)
+                except (TypeError, ValueError):
                     self.errors.append(f"{owner}: '{key}' has an invalid value; ignored")
         texts = {f: values.pop(f, "") for f in _TEXT_FIELDS}
         return _Provider(settings=values, **texts)
@@ -349,11 +328,17 @@ class OpenAIProviders:
             return _error(f"Provider '{name}' missing required baseURL")
         if not model:
             return _error(f"Model '{asked}' names provider '{name}' but no model")
+        api_key = provider.api_key or _env_key(name)
+        try:
+            check_api_key(api_key)
+        except ValueError:  # the same refusal as OpenAI(api_key=...), the key never shown
+            return _error(f"Provider '{name}': its API key contains whitespace or control "
+                          "characters")
         return ModelRoute(
             provider=name,
             model=model,
             base_url=provider.base_url,
-            api_key=provider.api_key or _env_key(name),
+            api_key=api_key,
             organization=provider.organization,
             project=provider.project,
         )

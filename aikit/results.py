@@ -25,6 +25,8 @@ from .objects import (
     OpenAIMessage,
     OpenAIModel,
     OpenAIModeration,
+    choice_from_api,
+    embedding_from_api,
 )
 
 __all__ = [
@@ -250,9 +252,8 @@ class OpenAIChatCompletionsResult(OpenAIResult):
         if cached is not None and cached[0] is body:
             return list(cached[1])
         raw = body.get("choices") if isinstance(body, dict) else None
-        built = (
-            [OpenAIChoice(c) for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
-        )
+        items = raw if isinstance(raw, list) else []
+        built = [choice_from_api(c) for c in items if isinstance(c, dict)]
         self._choices_cache = (body, built)
         return list(built)
 
@@ -392,19 +393,22 @@ class OpenAIEmbeddingsResult(OpenAIResult):
 
     @property
     def embeddings(self) -> list[OpenAIEmbedding]:
-        return [OpenAIEmbedding(item) for item in _data_items(self)]
+        """One per input; see ``OpenAIEmbedding.per_token`` for servers that do not pool."""
+        return [embedding_from_api(item) for item in _data_items(self)]
 
     @property
     def embedding(self) -> OpenAIEmbedding | None:
         items = _data_items(self)
-        return OpenAIEmbedding(items[0]) if items else None
+        return embedding_from_api(items[0]) if items else None
 
     @property
     def vectors(self) -> list[list[float]]:
+        """Each input's vector (a list of per-token vectors from a server that does not pool)."""
         return [e.embedding for e in self.embeddings]
 
     @property
     def vector(self) -> list[float] | None:
+        """The first vector, or None."""
         embedding = self.embedding
         return embedding.embedding if embedding is not None else None
 

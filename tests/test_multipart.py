@@ -190,9 +190,10 @@ def test_file_part_from_path_forms(tmp_path: pathlib.Path) -> None:
 
 def test_file_part_from_bytes_like() -> None:
     for form in (b"abc", bytearray(b"abc"), memoryview(b"abc")):
-        assert file_part(form) == FilePart("file", "application/octet-stream", b"abc")
+        # 4D's name for unnamed bytes, with 4D's content type.
+        assert file_part(form) == FilePart("file.pdf", "application/octet-stream", b"abc")
     assert file_part(b"abc", filename="a.png") == FilePart("a.png", "image/png", b"abc")
-    assert file_part(b"abc", filename="").filename == "file"  # empty counts as not given
+    assert file_part(b"abc", filename="").filename == "file.pdf"  # empty counts as not given
     assert file_part(("", b"abc"), filename="b.txt").filename == "b.txt"
 
 
@@ -211,7 +212,8 @@ def test_file_part_from_file_objects(tmp_path: pathlib.Path) -> None:
         assert part.filename == "report.docx"
         assert part.content_type == MIME_TYPES["docx"]
         assert part.source is f
-    assert file_part(io.BytesIO(b"x")).filename == "file"
+    unnamed = file_part(io.BytesIO(b"x"))
+    assert (unnamed.filename, unnamed.content_type) == ("file.pdf", "application/octet-stream")
 
 
 def test_file_part_from_tuples(tmp_path: pathlib.Path) -> None:
@@ -297,7 +299,7 @@ def test_any_body_parses_back(
     assert len(body) == len(b"".join(body))
     parsed = parse(body)
     assert [(n, v.encode()) for n, v in fields] == [(p[0], p[3]) for p in parsed[: len(fields)]]
-    assert [(n, fn or "file", data) for n, fn, data in files] == [
+    assert [(n, fn or "file.pdf", data) for n, fn, data in files] == [
         (p[0], p[1], p[3]) for p in parsed[len(fields) :]
     ]
 

@@ -29,9 +29,14 @@ import attrs
 
 from .._mime import DEFAULT_MIME_TYPE, mime_type
 
-__all__ = ["FileContent", "FilePart", "FileTypes", "MultipartBody", "file_part"]
+__all__ = ["UNNAMED", "FileContent", "FilePart", "FileTypes", "MultipartBody", "file_part"]
 
 CHUNK_SIZE = 64 * 1024
+
+#: 4D's name for content that brings none (bytes, an unnamed file object), sent as
+#: ``application/octet-stream``. The API reads the type from the extension, so name anything
+#: that is not a PDF.
+UNNAMED = "file.pdf"
 
 FileContent: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]"
 """What an upload can be: a path, bytes, or a binary file object."""
@@ -67,10 +72,11 @@ def file_part(file: FileTypes | FilePart, *, filename: str | None = None) -> Fil
         file: a path (``str`` or ``os.PathLike``), ``bytes``/``bytearray``/``memoryview``, a
             binary file object, or a tuple ``(filename, content[, content_type])``.
         filename: used when the tuple gives none (None and "" count as none). Otherwise the
-            path's name, else the file object's ``name`` (basename), else ``"file"``.
+            path's name, else the file object's ``name`` (basename), else `UNNAMED`
+            (``file.pdf``, as 4D names unnamed bytes).
 
     The content type comes from the tuple, else from the filename's extension
-    (``application/octet-stream`` when unknown or absent).
+    (``application/octet-stream`` when unknown or absent, and for unnamed content, as in 4D).
 
     Raises:
         FileNotFoundError: the path does not exist (the message names it).
@@ -113,7 +119,7 @@ def file_part(file: FileTypes | FilePart, *, filename: str | None = None) -> Fil
         default_name = path.name
     elif isinstance(file, (bytes, bytearray, memoryview)):
         source = bytes(file)  # a snapshot: the length must not change after this
-        default_name = "file"
+        default_name = ""
     elif callable(getattr(file, "read", None)):
         source, default_name = _file_object(file)
     else:
@@ -124,14 +130,14 @@ def file_part(file: FileTypes | FilePart, *, filename: str | None = None) -> Fil
     name = filename or default_name
     if content_type is None:
         content_type = mime_type(name) if "." in name else DEFAULT_MIME_TYPE
-    return FilePart(filename=name, content_type=content_type, source=source)
+    return FilePart(filename=name or UNNAMED, content_type=content_type, source=source)
 
 
 def _file_object(file: Any) -> tuple[bytes | BinaryIO, str]:
     if isinstance(file, io.TextIOBase):
         raise TypeError("file is a text file object; open it in binary mode ('rb')")
     name = getattr(file, "name", None)
-    default_name = os.path.basename(name) if isinstance(name, str) and name else "file"
+    default_name = os.path.basename(name) if isinstance(name, str) and name else ""
     try:
         seekable = bool(file.seekable())
     except (AttributeError, OSError, ValueError):

@@ -91,6 +91,12 @@ def prepare_tool(
         )
         return None
     inner = _member(tool, "tool")
+    if inner is not None and not isinstance(inner, (Mapping, Record)):
+        logger.warning(
+            "aikit: the `tool` of %r must be an OpenAITool or a dict, not %s; ignored",
+            default_name or tool, type(inner).__name__,
+        )
+        return None
     if handler is None:
         handler = _member(tool, "handler")
     if handler is None and inner is not None:
@@ -105,8 +111,12 @@ def prepare_tool(
     except (TypeError, ValueError) as exc:
         logger.warning("aikit: tool %r ignored: %s", name or tool, exc)
         return None
-    # A clean copy: no handler and nothing callable (a built-in tool sends its other keys).
-    data = {k: v for k, v in converted.to_dict().items() if k != "handler" and not callable(v)}
+    # A clean copy: no handler, no empty ``tool`` slot of a compound, nothing callable (a
+    # built-in tool sends its other keys).
+    data = {
+        k: v for k, v in converted.to_dict().items()
+        if k not in ("handler", "tool") and not callable(v)
+    }
     if not data.get("name") and default_name and data.get("type", "function") in NAMED_KINDS:
         data["name"] = default_name
     clean = OpenAITool(data)
@@ -145,6 +155,16 @@ def _function_tool(name: str, fn: Any) -> dict[str, Any]:
     return tool
 
 
+def _handler_only(value: Any) -> bool:
+    """``{"handler": fn}`` (or with ``"tool": None``): a compound that brings no tool."""
+    return (
+        isinstance(value, Mapping)
+        and set(value) <= {"tool", "handler"}
+        and value.get("tool") is None
+        and callable(value.get("handler"))
+    )
+
+
 def iter_tool_specs(x: Any) -> list[ToolSpec]:
     """Every tool of a ``register_tools`` argument, prepared; bad entries logged and skipped.
 
@@ -152,6 +172,11 @@ def iter_tool_specs(x: Any) -> list[ToolSpec]:
     attribute) whose handler is the whole object, looked up by tool name; a ``{name: tool}``
     dict whose values are tools, ``{"tool", "handler"}`` compounds or bare functions (the key
     names a tool that has no name); a list of tools or compounds; a single tool.
+
+    Incomplete entries: a tool without a handler is kept (sent, its calls answered with an
+    error text) where 4D silently dropped it; ``{name: {"handler": fn}}`` is the function
+    ``name`` described by ``fn``'s docstring, like ``{name: fn}``; a list entry with no tool
+    (``{"handler": fn}``, ``{"tool": None, ...}``) is skipped with a warning, as in 4D.
     """
     specs: list[ToolSpec | None] = []
     if x is None:
@@ -174,6 +199,9 @@ def iter_tool_specs(x: Any) -> list[ToolSpec]:
                     logger.warning("aikit: tool %r is None; ignored", key)
                 elif callable(value) and not isinstance(value, (Mapping, Record)):
                     specs.append(prepare_tool(_function_tool(key, value), value))
+                elif _handler_only(value):
+                    handler = _member(value, "handler")
+                    specs.append(prepare_tool(_function_tool(key, handler), handler))
                 else:
                     specs.append(prepare_tool(value, default_name=key))
     elif isinstance(x, (list, tuple)):

@@ -19,11 +19,18 @@ class Resource:
 
 
 def require_id(value: object, argument: str) -> str:
-    """A non-empty str id, or ValueError/TypeError naming ``argument`` (nothing is sent)."""
+    """A non-empty str id, or ValueError/TypeError naming ``argument`` (nothing is sent).
+
+    ``"."`` and ``".."`` are refused too: percent-encoding leaves them as they are, and URL
+    normalisation then removes them, so ``files.delete(".")`` would send ``DELETE /files/``
+    (and ``".."`` would climb out of the resource altogether).
+    """
     if not isinstance(value, str):
         raise TypeError(f"`{argument}` must be a str, not {type(value).__name__}")
     if not value:
         raise ValueError(f"Expected a non-empty value for `{argument}`")
+    if value in (".", ".."):
+        raise ValueError(f"`{argument}` cannot be {value!r}: it is not an id but a path step")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._settings import check_str
 from ..parameters import OpenAIEmbeddingsParameters
 from ..results import OpenAIEmbeddingsResult
 from . import Resource
@@ -30,14 +31,16 @@ class Embeddings(Resource):
     def create(
         self, input: Any, model: str = "", params: Any = None, **kwargs: Any
     ) -> OpenAIEmbeddingsResult:
-        """POST /embeddings; ``encoding_format="base64"`` is decoded to float vectors."""
+        """POST /embeddings; ``encoding_format="base64"`` is decoded to float vectors.
+
+        ``model`` is sent as given, ``""`` included, as 4D does: there is no default embedding
+        model to guess (OpenAI answers 400 without one; a local server may use its own).
+        """
         check_input(input)
-        if not isinstance(model, str):
-            raise TypeError(f"`model` must be a str, not {type(model).__name__}")
         p = OpenAIEmbeddingsParameters.coerce(params, **kwargs)
         body = p.body()
         body["input"] = input
-        body["model"] = model or "text-embedding-3-small"
+        body["model"] = check_str(model, "model")
         return self._client._request(
             "POST", "/embeddings", p, OpenAIEmbeddingsResult, json_body=body
         )

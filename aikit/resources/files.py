@@ -23,8 +23,11 @@ class Files(Resource):
     def create(
         self, file: Any, purpose: str, params: Any = None, **kwargs: Any
     ) -> OpenAIFileResult:
-        """POST /files. ``file``: a path, bytes (name it with ``filename=``), a binary file
-        object, or ``(filename, data)``. A retry re-sends the whole file."""
+        """POST /files. ``file``: a path, bytes, a binary file object, or ``(filename, data)``.
+
+        Name bytes with ``filename=``: the API reads the file type from the extension, and
+        unnamed content goes as ``file.pdf``, as in 4D. A retry re-sends the whole file.
+        """
         if not isinstance(purpose, str):
             raise TypeError(f"`purpose` must be a str, not {type(purpose).__name__}")
         if not purpose:
