@@ -222,10 +222,3 @@ def default_error_body(status: int) -> JSONDict:
         error_type = "server_error" if status >= 500 else "invalid_request_error"
         code = None
     return error_body(message, error_type, None, code)
-
-
-def mask_key(key: str) -> str:
-    """``sk-...abcd``: enough to tell keys apart in an error, never the whole key."""
-    if len(key) < 12:
-        return "***"
-    return f"{key[:3]}...{key[-4:]}"

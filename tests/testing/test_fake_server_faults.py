@@ -151,6 +151,16 @@ def test_delay_is_cut_short_by_stop() -> None:
     assert len(errors) == 1 and isinstance(errors[0], requests.ConnectionError)
 
 
+def test_delay_ends_when_the_client_leaves(server: FakeOpenAIServer) -> None:
+    server.delay_next(30)
+    with RawConnection(server) as raw:
+        raw.send("GET", "/v1/models")
+        wait_until(lambda: len(server.requests) == 1)
+        assert server.open_connections == 1
+    wait_until(lambda: server.open_connections == 0, timeout=5)  # not after 30 s
+    assert server.total_connections == 1
+
+
 def test_drop_next_closes_without_a_byte(server: FakeOpenAIServer, http: requests.Session) -> None:
     server.drop_next(times=2)
     server.fail_next(500)

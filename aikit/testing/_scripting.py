@@ -1,0 +1,209 @@
+"""The scripting half of FakeOpenAIServer: ``*_next`` methods that queue replies and faults.
+
+Each method checks its arguments at once (a bad script fails in the test that wrote it, not in
+a server thread later) and queues the fault in its family (see ``_faults``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._api import dump_json
+from ._content import default_error_body
+from ._faults import (
+    STREAM_FAULT_KINDS,
+    TRICKLE_PHASES,
+    Answer,
+    Cut,
+    Pace,
+    StreamFault,
+    answer_body,
+    check_bytes,
+    check_seconds,
+    check_status,
+    check_times,
+    gzip_of_zeros,
+    header_items,
+    stream_events,
+)
+from ._handler import Core
+from ._state import ScriptedReply, scripted_call
+
+
+class FaultScripting:
+    """Mixin of FakeOpenAIServer holding its scripting API (the server supplies ``_core``)."""
+
+    _core: Core
+
+    # -- answers: replace what the endpoint would say ---------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        headers: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | str | bytes | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests with ``status`` (any endpoint).
+
+        ``body`` defaults to OpenAI's error body for that status; a mapping is sent as JSON,
+        str/bytes as is. ``headers`` (e.g. ``retry-after``) override the default headers.
+        """
+        check_status(status)
+        items = header_items(headers)
+        if body is None:
+            payload, content_type = dump_json(default_error_body(status)), "application/json"
+        else:
+            payload, content_type = answer_body(body)
+        self._core.faults.add_answer(Answer(status, items, payload, content_type), times)
+
+    def redirect_next(self, location: str, status: int = 307, times: int = 1) -> None:
+        """Answer the next ``times`` requests with a redirect to ``location`` (any endpoint).
+
+        ``location`` is sent as given, even when it is no valid URL (``http://[::1``), so a
+        client's handling of hostile redirects can be tested; only line breaks are refused.
+        """
+        if not isinstance(location, str):
+            raise TypeError(f"location must be a str, got {type(location).__name__}")
+        if not 300 <= check_status(status) <= 399:
+            raise ValueError(f"status must be a 3xx redirect status, got {status!r}")
+        items = header_items({"Location": location})
+        answer = Answer(status, items, b"", "text/plain; charset=utf-8")
+        self._core.faults.add_answer(answer, times)
+
+    def raw_next(
+        self,
+        body: bytes,
+        status: int = 200,
+        headers: Mapping[str, object] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests with exactly ``body`` (any endpoint).
+
+        Sent as ``application/json`` unless ``headers`` say otherwise; for hostile JSON such
+        as ``b"[" * 100_000``. ``headers`` may also override ``Content-Length``.
+        """
+        if not isinstance(body, bytes):
+            raise TypeError(f"body must be bytes, got {type(body).__name__}")
+        answer = Answer(check_status(status), header_items(headers), body, "application/json")
+        self._core.faults.add_answer(answer, times)
+
+    def gzip_bomb_next(self, decompressed_bytes: int = 200 * 2**20, times: int = 1) -> None:
+        """Answer the next ``times`` requests with a 200 JSON gzip body inflating to that size.
+
+        About a thousandth of ``decompressed_bytes`` travels (zeros compress well); the body
+        is built once per size, piece by piece, never whole in memory.
+        """
+        size = check_bytes(decompressed_bytes, "decompressed_bytes")
+        check_times(times)
+        headers = (("Content-Encoding", "gzip"),)
+        answer = Answer(200, headers, gzip_of_zeros(size), "application/json")
+        self._core.faults.add_answer(answer, times)
+
+    # -- delivery: when and how the answer's bytes go out -----------------------------------
+
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Make the next ``times`` requests wait ``seconds`` before any answer.
+
+        The wait ends early, with no answer, when the client leaves or the server stops.
+        """
+        self._core.faults.add_delay(check_seconds(seconds, "seconds"), times)
+
+    def drop_next(self, times: int = 1, *, after_bytes: int = 0) -> None:
+        """Read the next ``times`` requests, then close the connection.
+
+        By default no response byte is sent (the client sees a connection error before any
+        response). With ``after_bytes`` the first bytes of the response (status line, headers,
+        body) are sent before the close: a truncated response.
+        """
+        cut = Cut(check_bytes(after_bytes, "after_bytes"))
+        self._core.faults.add_cut(cut, times)
+
+    def truncate_next(self, after_bytes: int = 10, times: int = 1) -> None:
+        """Send the next ``times`` answers' full headers (their whole ``Content-Length``) but
+        close the connection after ``after_bytes`` bytes of body (any endpoint)."""
+        cut = Cut(check_bytes(after_bytes, "after_bytes"), in_body=True)
+        self._core.faults.add_cut(cut, times)
+
+    def stall_next(self, after_bytes: int = 10, seconds: float = 30.0, times: int = 1) -> None:
+        """Send the next ``times`` answers' headers and ``after_bytes`` of body, then nothing
+        for ``seconds`` (less if the client leaves or the server stops), then close."""
+        stall = check_seconds(seconds, "seconds")
+        cut = Cut(check_bytes(after_bytes, "after_bytes"), in_body=True, stall=stall)
+        self._core.faults.add_cut(cut, times)
+
+    def trickle_next(self, interval: float = 0.5, times: int = 1, phase: str = "body") -> None:
+        """Send the next ``times`` answers one byte every ``interval`` seconds.
+
+        ``phase="headers"`` trickles from the status line on; ``"body"`` sends the headers at
+        once, then trickles the body. A trickle ends (the connection closes) after 120 s, or
+        when the client leaves or the server stops.
+        """
+        if phase not in TRICKLE_PHASES:
+            raise ValueError(f"phase must be one of {TRICKLE_PHASES}, got {phase!r}")
+        self._core.faults.add_pace(Pace(check_seconds(interval, "interval"), phase), times)
+
+    def early_hints_next(self, times: int = 1) -> None:
+        """Precede the next ``times`` answers with an interim ``103 Early Hints`` (a ``Link``
+        header) on the same connection."""
+        self._core.faults.add_early_hints(times)
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def stream_fault_next(self, kind: str, after_chunks: int = 0, times: int = 1) -> None:
+        """Break the next ``times`` streamed replies after ``after_chunks`` events.
+
+        ``"drop"`` closes the socket (no ``[DONE]``, no final chunk of the chunked body);
+        ``"malformed"`` sends ``data: {not json``; ``"error_event"`` sends an in-band
+        ``{"error": ...}`` event; ``"stall"`` stops sending but keeps the socket open until the
+        client leaves or the server stops; ``"eof"`` ends the chunked body cleanly with no
+        ``[DONE]`` and before any finish reason. Non-streamed requests leave it queued.
+        """
+        if kind not in STREAM_FAULT_KINDS:
+            raise ValueError(f"kind must be one of {STREAM_FAULT_KINDS}, got {kind!r}")
+        fault = StreamFault(kind, check_bytes(after_chunks, "after_chunks"))
+        self._core.faults.add_stream_fault(fault, times)
+
+    def stream_raw_next(self, events: Sequence[str], times: int = 1) -> None:
+        """Send exactly these SSE ``data:`` payloads, one event each, then ``data: [DONE]``,
+        as the next ``times`` streamed replies (e.g. a chunk with ``"usage": [1, 2]``)."""
+        self._core.faults.add_stream_events(stream_events(events), times)
+
+    # -- chat replies -----------------------------------------------------------------------
+
+    def reply_next(
+        self,
+        text: str | None = None,
+        *,
+        tool_calls: Sequence[Mapping[str, Any]] | None = None,
+        finish_reason: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Script the next ``times`` chat completion replies (streamed or not).
+
+        ``text`` None with no tool calls keeps the echo text. ``tool_calls`` items are
+        ``{"name": ..., "arguments": dict | JSON str, "id": optional}``; with them
+        ``finish_reason`` defaults to ``"tool_calls"``, else ``"stop"``. ``usage`` replaces the
+        computed usage object.
+        """
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"text must be a str or None, got {type(text).__name__}")
+        reply = ScriptedReply(
+            text=text,
+            tool_calls=tuple(scripted_call(call) for call in tool_calls or ()),
+            finish_reason=finish_reason,
+            usage=dict(usage) if usage is not None else None,
+        )
+        self._core.sim.state.add_replies(reply, check_times(times))
+
+    def stream_tokens_next(self, n: int, times: int = 1) -> None:
+        """Script replies of exactly ``n`` content chunks, ``"tok0 "``, ``"tok1 "``, ...
+
+        For long-stream tests: the non-streamed form of the same reply is the joined text.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n!r}")
+        reply = ScriptedReply(chunks=tuple(f"tok{index} " for index in range(n)))
+        self._core.sim.state.add_replies(reply, check_times(times))

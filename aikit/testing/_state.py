@@ -1,0 +1,130 @@
+"""What the simulated API remembers between requests, and the chat replies scripted for it.
+
+One ``SimState`` per server, shared by every endpoint module; its one lock is never held while
+waiting, so endpoints may take it freely around reads and writes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._content import JSONDict
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "fake-gpt-4o-mini",
+    "fake-gpt-4o",
+    "fake-text-embedding-3-small",
+    "fake-dall-e-3",
+    "fake-omni-moderation-latest",
+)
+
+
+@dataclass(frozen=True)
+class ScriptedToolCall:
+    name: str
+    arguments: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ScriptedReply:
+    """The next chat reply: text (None = echo), tool calls, and overrides.
+
+    ``chunks`` fixes the exact content pieces of a stream (``stream_tokens_next``).
+    """
+
+    text: str | None = None
+    tool_calls: tuple[ScriptedToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: JSONDict | None = None
+    chunks: tuple[str, ...] | None = None
+
+
+def scripted_call(call: Mapping[str, Any]) -> ScriptedToolCall:
+    """Check one ``reply_next(tool_calls=...)`` item; arguments become a JSON string."""
+    if not isinstance(call, Mapping):
+        raise TypeError(f"each tool call must be a dict, got {type(call).__name__}")
+    name = call.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a tool call needs a non-empty 'name', got {call!r}")
+    arguments = call.get("arguments", {})
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    call_id = call.get("id")
+    if call_id is not None and not isinstance(call_id, str):
+        raise TypeError(f"a tool call 'id' must be a str, got {type(call_id).__name__}")
+    return ScriptedToolCall(name, arguments, call_id)
+
+
+@dataclass
+class StoredCompletion:
+    completion: JSONDict
+    messages: list[JSONDict]
+
+
+@dataclass
+class StoredFile:
+    info: JSONDict
+    content: bytes
+
+
+class SimState:
+    """Counters, models seen, stored objects and scripted replies; thread-safe (``lock``)."""
+
+    def __init__(self, models: Iterable[str] = ()) -> None:
+        self.lock = threading.Lock()
+        self.models: dict[str, None] = dict.fromkeys([*DEFAULT_MODELS, *models])
+        self.completions: dict[str, StoredCompletion] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.images: dict[str, bytes] = {}
+        self._replies: deque[ScriptedReply] = deque()
+        self._counters: dict[str, int] = {}
+        self._tokens_used = 0
+
+    def next_number(self, kind: str) -> int:
+        """The next value of a per-kind counter (request ids, completion ids, ...), from 1."""
+        with self.lock:
+            number = self._counters.get(kind, 0) + 1
+            self._counters[kind] = number
+            return number
+
+    @property
+    def tokens_used(self) -> int:
+        with self.lock:
+            return self._tokens_used
+
+    def use_tokens(self, count: int) -> None:
+        with self.lock:
+            self._tokens_used += count
+
+    def remember_model(self, model: str) -> None:
+        """A model a request named shows in ``/v1/models`` from then on."""
+        with self.lock:
+            self.models.setdefault(model, None)
+
+    def add_replies(self, reply: ScriptedReply, times: int) -> None:
+        with self.lock:
+            self._replies.extend([reply] * times)
+
+    def take_reply(self) -> ScriptedReply:
+        """The next scripted chat reply, or the default (echo) one."""
+        with self.lock:
+            return self._replies.popleft() if self._replies else ScriptedReply()
+
+    def clear_replies(self) -> None:
+        with self.lock:
+            self._replies.clear()
+
+    def clear(self) -> None:
+        """Forget stored completions, files, images and models seen (not the scripts)."""
+        with self.lock:
+            self.completions.clear()
+            self.files.clear()
+            self.images.clear()
+            self.models = dict.fromkeys(DEFAULT_MODELS)
+            self._tokens_used = 0
