@@ -1,36 +1,39 @@
 """One streamed chat completion: open (with retries), decode SSE, accumulate, finish.
 
-Used by callback mode (chunks posted to the owner) and by the sync iterator ``stream()``.
-Every way a stream can end becomes a final result; nothing escapes as an exception.
+Used by the lifecycle for callback mode (chunks posted to the owner) and by the sync iterator
+``stream()``. Every way a stream can end becomes a final result; nothing escapes as an
+exception, whatever the server sends (docs/architecture/lifecycle.md, "Streams").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._accumulate import ChoiceAccumulator
+from ._http.abort import Abortable
 from ._http.response import HTTPResponse
 from ._http.sse import SSEDecoder
-from ._http.transport import Abortable, StreamHandle
 from .errors import ErrorKind, OpenAIError
 from .results import OpenAIChatCompletionsStreamResult
 
 if TYPE_CHECKING:
     from ._http.request import RequestSpec
-    from .client import OpenAI
+    from ._http.transport import StreamHandle
 
-__all__ = ["ChatStream", "StreamSession"]
+__all__ = ["ChatStream", "Opener", "StreamSession"]
 
 Chunk = OpenAIChatCompletionsStreamResult
+#: Sends the request with retries: the open stream, a plain answer, or the final error.
+Opener = Callable[["RequestSpec", Abortable], "StreamHandle | HTTPResponse | OpenAIError"]
 
 
 class StreamSession:
     """Iterate ``chunks()`` on any thread; afterwards ``final`` holds the terminated result."""
 
-    def __init__(self, client: OpenAI, spec: RequestSpec, abort: Abortable) -> None:
-        self._client = client
+    def __init__(self, opener: Opener, spec: RequestSpec, abort: Abortable) -> None:
+        self._open = opener
         self._spec = spec
         self.abort = abort
         self.final: Chunk | None = None
@@ -39,12 +42,15 @@ class StreamSession:
         if self._spec.error is not None:  # e.g. an unknown provider: nothing is sent
             self.final = Chunk.final([], errors=[self._spec.error])
             return
-        outcome = self._client._open(self._spec, self.abort)
+        outcome = self._open(self._spec, self.abort)
         if isinstance(outcome, OpenAIError):
             self.final = Chunk.final([], errors=[outcome])
             return
         if isinstance(outcome, HTTPResponse):
-            yield from self._not_a_stream(outcome)
+            try:
+                yield from self._not_a_stream(outcome)
+            except Exception as exc:  # a body no accessor expected: still one final result
+                self.final = Chunk.final([], errors=[_unreadable(exc)], response=outcome)
             return
         yield from self._read(outcome)
 
@@ -75,6 +81,7 @@ class StreamSession:
         decoder = SSEDecoder()
         acc = ChoiceAccumulator()
         meta = handle.meta
+        limit = self._spec.max_bytes
         errors: list[OpenAIError] = []
         done = False
         try:
@@ -84,31 +91,55 @@ class StreamSession:
                     if data.startswith("[DONE]"):
                         done = True
                         break
+                    if len(data) > limit:
+                        errors.append(_event_too_large(limit))
+                        break
                     parsed = _parse(data, event.event)
                     if isinstance(parsed, OpenAIError):
                         errors.append(parsed)
                         break
-                    acc.add(parsed)
-                    yield Chunk.chunk(parsed, meta)
+                    try:
+                        acc.add(parsed)
+                        chunk = Chunk.chunk(parsed, meta)
+                    except Exception as exc:  # e.g. "usage": [1, 2] — malformed, not a crash
+                        errors.append(_unreadable(exc))
+                        break
+                    yield chunk
                 if done or errors or self.abort.aborted:
                     break
-            else:
-                decoder.flush()
+                if decoder.buffered_bytes > limit:
+                    errors.append(_event_too_large(limit))
+                    break
         except OpenAIError as exc:
             errors.append(exc)
+        except RecursionError as exc:  # a chunk nested too deeply for json
+            errors.append(_unreadable(exc))
         finally:
             handle.close()
-        if not done and not errors and not self.abort.aborted and acc.finish_reason is None:
+        if not done and not errors and not self.abort.aborted:
             errors.append(OpenAIError("The stream ended before [DONE] (truncated).",
-                                      kind="stream"))
+                                      kind=ErrorKind.STREAM))
         final_meta = HTTPResponse(meta.status, meta.reason, meta.headers)
-        self.final = Chunk.final(acc.choices(), acc.meta, acc.usage, final_meta, errors)
+        try:
+            self.final = Chunk.final(acc.choices(), acc.meta, acc.usage, final_meta, errors)
+        except Exception as exc:
+            self.final = Chunk.final([], errors=[*errors, _unreadable(exc)], response=final_meta)
+
+
+def _event_too_large(limit: int) -> OpenAIError:
+    return OpenAIError(f"A stream event is larger than max_response_bytes ({limit} bytes).",
+                       kind=ErrorKind.TOO_LARGE)
+
+
+def _unreadable(exc: BaseException) -> OpenAIError:
+    return OpenAIError(f"Malformed stream chunk ({type(exc).__name__}).",
+                       kind=ErrorKind.STREAM)
 
 
 def _parse(data: str, event: str | None) -> dict[str, Any] | OpenAIError:
     try:
         parsed = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
     if not isinstance(parsed, dict):
         return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
@@ -127,8 +158,11 @@ class ChatStream:
     connection. ``stream.result`` is then the final accumulated result.
     """
 
-    def __init__(self, session: StreamSession) -> None:
+    def __init__(
+        self, session: StreamSession, on_close: Callable[[], object] | None = None
+    ) -> None:
         self._session = session
+        self._on_close = on_close
         self._iter: Generator[Chunk, None, None] | None = None
         self._closed = False
 
@@ -151,6 +185,8 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
+        if self._on_close is not None:
+            self._on_close()
         if self._iter is not None:
             if self._session.final is None:
                 self._session.abort.abort()

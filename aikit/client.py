@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-from ._config import (
+from ._http.request import RequestSpec, build_headers, build_url
+from ._lifecycle.runner import Runner
+from ._logging import mask_key, mask_url
+from ._settings import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    check_api_key,
     check_headers,
     check_int,
+    check_proxies,
+    check_seconds,
     check_str,
-    check_timeout,
+    check_verify,
     collect_settings,
     env_defaults,
 )
-from ._http.request import RequestSpec, build_headers, build_url
-from ._http.response import HTTPResponse
-from ._logging import logger, mask_key, redact_headers
 from .errors import OpenAIError
 from .results import OpenAIResult
 
 if TYPE_CHECKING:
-    from ._dispatch import Call, IOPool
-    from ._http.transport import Abortable, Transport
     from .parameters import OpenAIParameters
     from .providers import ModelRoute, OpenAIProviders
     from .resources.chat import Chat
@@ -63,14 +65,14 @@ class OpenAI:
         if provider is None or self._provider_error is not None:
             # A configured provider gets only its own key: never OPENAI_API_KEY (4D gotcha 13).
             env_defaults(settings)
-        self.api_key: str = check_str(settings.get("api_key", ""), "api_key")
+        self.api_key: str = check_api_key(settings.get("api_key", ""))
         self.base_url: str = check_str(settings["base_url"], "base_url")
         self.organization: str = check_str(settings.get("organization", ""), "organization")
         self.project: str = check_str(settings.get("project", ""), "project")
         self.max_retries: int = check_int(
             settings.get("max_retries", DEFAULT_MAX_RETRIES), "max_retries", 0
         )
-        self.timeout: float = check_timeout(settings.get("timeout", DEFAULT_TIMEOUT))
+        self.timeout: float = check_seconds(settings.get("timeout", DEFAULT_TIMEOUT), "timeout")
         self.custom_headers: dict[str, str] = check_headers(
             settings.get("custom_headers"), "custom_headers"
         )
@@ -81,17 +83,16 @@ class OpenAI:
             "max_concurrent_requests",
             1,
         )
-        self._proxies = settings.get("proxies")
-        if self._proxies is not None and not isinstance(self._proxies, Mapping):
-            raise TypeError("`proxies` must be a dict like {'https': 'http://proxy:3128'}")
-        self._verify = settings.get("verify")
-        if self._verify is not None and not isinstance(self._verify, (bool, str)):
-            raise TypeError("`verify` must be a bool or a path to a CA bundle")
-        self._transport: Transport | None = None
-        self._pool: IOPool | None = None
-        self._lock = threading.Lock()
-        self._calls: set[Call] = set()
-        self._closed = False
+        self._proxies = check_proxies(settings.get("proxies"))
+        self._verify = check_verify(settings.get("verify"))
+        #: Largest body, decompressed body or single stream event a call accepts.
+        self.max_response_bytes: int = check_int(
+            settings.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
+            "max_response_bytes", 1,
+        )
+        self._runner = Runner(
+            pool_size=self._max_concurrent, proxies=self._proxies, verify=self._verify
+        )
 
     # -- settings -----------------------------------------------------------------------
     def _apply_provider(self, settings: dict[str, Any], name: Any) -> None:
@@ -113,7 +114,7 @@ class OpenAI:
 
     def __repr__(self) -> str:
         key = mask_key(self.api_key) if self.api_key else ""
-        return f"OpenAI(base_url={self.base_url!r}, api_key={key!r})"
+        return f"OpenAI(base_url={mask_url(self.base_url)!r}, api_key={key!r})"
 
     # -- resources (built on first use: importing them all costs start-up time) ---------
     @functools.cached_property
@@ -154,53 +155,15 @@ class OpenAI:
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
-        """Terminate calls in flight (their on_error/on_terminate still run), stop the I/O
-        threads and close pooled connections."""
-        with self._lock:
-            self._closed = True
-            calls = list(self._calls)
-            pool, self._pool = self._pool, None
-            transport, self._transport = self._transport, None
-        for call in calls:
-            call.terminate()
-        if pool is not None:
-            pool.close()
-        if transport is not None:
-            transport.close()
+        """Terminate calls in flight (their on_error/on_terminate still run), never send a
+        queued call, stop the I/O threads and close pooled connections."""
+        self._runner.close()
 
     def __enter__(self) -> OpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _get_transport(self) -> Transport:
-        transport = self._transport
-        if transport is None:
-            from ._http.transport import Transport
-
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("this OpenAI client is closed")
-                if self._transport is None:
-                    self._transport = Transport(
-                        pool_size=self._max_concurrent, proxies=self._proxies, verify=self._verify
-                    )
-                transport = self._transport
-        return transport
-
-    def _get_pool(self) -> IOPool:
-        pool = self._pool
-        if pool is None:
-            from ._dispatch import IOPool
-
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("this OpenAI client is closed")
-                if self._pool is None:
-                    self._pool = IOPool(self._max_concurrent)
-                pool = self._pool
-        return pool
 
     # -- request building ---------------------------------------------------------------
     def _headers(
@@ -250,11 +213,18 @@ class OpenAI:
             content_type = "application/json"
         accept = "text/event-stream" if stream else "application/json"
         headers = self._headers(params, content_type if body is not None else None, accept, route)
-        timeout = float(params.timeout) if params.timeout else self.timeout
+        timeout = self.timeout if params.timeout is None else float(params.timeout)
         retries = self.max_retries if params.max_retries is None else params.max_retries
-        url = build_url(route.base_url if route is not None else self.base_url, path, query)
-        spec = RequestSpec(method, url, headers, body, timeout, retries,
-                           params.http_agent or self.http_agent, stream)
+        base = route.base_url if route is not None else self.base_url
+        url = build_url(base, path, query)
+        key = route.api_key if route is not None else self.api_key
+        password = _password(base)
+        spec = RequestSpec(
+            method, url, headers, body, timeout, retries, params.http_agent or self.http_agent,
+            stream, max_bytes=self.max_response_bytes,
+            deadline=None if params.deadline is None else time.monotonic() + params.deadline,
+            secrets=tuple(s for s in (key, password) if s),
+        )
         spec.error = error
         return spec
 
@@ -282,137 +252,19 @@ class OpenAI:
         result_type: type[R],
         **request: Any,
     ) -> R:
-        """Run one request in sync or callback mode. Validation errors raise before sending."""
-        spec = self._prepare(method, path, params, **request)
-        if params.is_async:
-            return self._submit(spec, params, result_type)
-        result: Any
-        if spec.stream and spec.error is None:
-            session = self._stream_session(spec, None)
-            for _ in session.chunks():
-                pass
-            result = session.final
-        else:
-            result = result_type()
-            if spec.error is not None:
-                result._complete(None, [spec.error])
-            else:
-                result._complete(*self._execute(spec, None))
-            result._mark_terminated()
-        if params.throw:
-            result.throw()
-        return result  # type: ignore[no-any-return]
+        """Build the call's spec (validation errors raise here, before anything is sent) and
+        hand it to the lifecycle, which runs it sync or in callback mode."""
+        return self._runner.run(self._prepare(method, path, params, **request), params,
+                                result_type)
 
     def _stream(self, method: str, path: str, params: OpenAIParameters, **request: Any) -> Any:
         """A sync ``ChatStream`` over the request (chunks on the caller's thread)."""
-        from ._streaming import ChatStream
+        return self._runner.stream(self._prepare(method, path, params, stream=True, **request))
 
-        spec = self._prepare(method, path, params, stream=True, **request)
-        session = self._stream_session(spec, None)
-        return ChatStream(session)
 
-    def _stream_session(self, spec: RequestSpec, abort: Abortable | None) -> Any:
-        from ._http.transport import Abortable
-        from ._streaming import StreamSession
-
-        return StreamSession(self, spec, abort or Abortable())
-
-    def _submit(self, spec: RequestSpec, params: OpenAIParameters, result_type: type[R]) -> R:
-        from ._dispatch import Call
-        from .process._core import resolve_owner
-
-        owner = resolve_owner(params.owner)
-        pool = self._get_pool()
-        result = result_type()
-        call = Call(params, result, owner)
-        result._control = call
-        with self._lock:
-            self._calls.add(call)
-        if not owner.track(call):
-            call.cancel()
-            result._complete(None, [OpenAIError("The owner process is gone.", kind="cancelled")])
-            result._mark_terminated()
-            self._forget(call)
-            return result
-
-        def job() -> None:
-            try:
-                if call.cancelled:
-                    return
-                if spec.error is not None:
-                    call.post_final(None, [spec.error])
-                    return
-                if spec.stream:
-                    self._run_stream(spec, call)
-                    return
-                response, errors = self._execute(spec, call.abort)
-                if not call.cancelled:
-                    call.post_final(response, errors)
-            finally:
-                self._forget(call)
-
-        pool.submit(job)
-        return result
-
-    def _run_stream(self, spec: RequestSpec, call: Call) -> None:
-        """I/O thread: post each chunk to the owner (coalescing key: the call), then the end."""
-        session = self._stream_session(spec, call.abort)
-        for chunk in session.chunks():
-            if call.cancelled or not call.post(call.deliver_data, chunk, key=call):
-                break
-        final = session.final
-        if final is not None and not call.cancelled:
-            call.post_final(final._response, final._errors or [], final._data)
-
-    def _forget(self, call: Call) -> None:
-        with self._lock:
-            self._calls.discard(call)
-
-    def _execute(
-        self, spec: RequestSpec, abort: Abortable | None
-    ) -> tuple[HTTPResponse | None, list[OpenAIError]]:
-        """Send with retries on the current thread; never raises OpenAIError."""
-        outcome = self._open(spec, abort)
-        if isinstance(outcome, OpenAIError):
-            return None, [outcome]
-        assert isinstance(outcome, HTTPResponse)
-        return outcome, []
-
-    def _open(self, spec: RequestSpec, abort: Abortable | None) -> Any:
-        """Send with retries: an HTTPResponse, an open StreamHandle, or an OpenAIError."""
-        from ._http.retry import run_with_retries
-
-        transport = self._get_transport()
-        debug = logger.isEnabledFor(10)
-
-        def attempt(retries_taken: int) -> Any:
-            started = time.monotonic()
-            response = transport.send(
-                spec.method, spec.url, spec.headers, spec.body, spec.timeout,
-                control=abort, session=spec.session, stream=spec.stream,
-            )
-            if debug:
-                meta = response if isinstance(response, HTTPResponse) else response.meta
-                logger.debug(
-                    "%s %s -> %s in %.3fs (request id %s, retries taken %d, headers %s)",
-                    spec.method, spec.url, meta.status, time.monotonic() - started,
-                    meta.headers.get("x-request-id"), retries_taken,
-                    redact_headers(spec.headers),
-                )
-            return response
-
-        def on_retry(outcome: HTTPResponse | OpenAIError, delay: float, n: int) -> None:
-            what = outcome.status if isinstance(outcome, HTTPResponse) else outcome.message
-            logger.info("Retrying %s %s in %.2f s after %s", spec.method, spec.url, delay, what)
-
-        event = abort.event if abort is not None else None
-        outcome = run_with_retries(
-            attempt,
-            spec.retries,
-            cancelled=(lambda: event.is_set()) if event is not None else (lambda: False),
-            sleep=event.wait if event is not None else time.sleep,
-            on_retry=on_retry,
-        )
-        if isinstance(outcome, OpenAIError) and debug:
-            logger.debug("%s %s failed: %s", spec.method, spec.url, outcome)
-        return outcome
+def _password(url: str) -> str:
+    """The password of a ``user:password@`` base URL (a secret like the key), or ''."""
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""

@@ -38,7 +38,7 @@ def test_one_session_shared_by_fifty_threads(aikit_server: FakeOpenAIServer) -> 
         t.join(60)
     assert failures == [] and wrong == []
     assert len(aikit_server.requests) == 500
-    assert len({id(client._get_transport().session)}) == 1
+    assert len({id(client._runner._get_transport().session)}) == 1
     client.close()
 
 
@@ -58,11 +58,19 @@ def test_proxy_from_environment(aikit_server: FakeOpenAIServer,
 
 
 def test_closed_client_refuses_new_calls(aikit_server: FakeOpenAIServer) -> None:
+    """A call on a closed client ends as an error result (sync and callback), nothing sent."""
     client = OpenAI(aikit_server.api_key, aikit_server.url)
     assert client.models.list().success
     client.close()
-    with pytest.raises(RuntimeError, match="closed"):
-        client.models.list()
+    sent = len(aikit_server.requests)
+    result = client.models.list()
+    assert not result.success and result.terminated
+    assert result.errors[0].kind == "terminated" and "closed" in result.errors[0].message
+    seen: list[str] = []
+    pending = client.models.list(on_error=lambda r: seen.append("error"),
+                                 on_terminate=lambda r: seen.append("terminate"))
+    assert pending.wait(10) and seen == ["error", "terminate"]
+    assert len(aikit_server.requests) == sent
 
 
 def test_netrc_never_replaces_the_key(aikit_server: FakeOpenAIServer, tmp_path: pathlib.Path,
@@ -79,9 +87,9 @@ def test_netrc_never_replaces_the_key(aikit_server: FakeOpenAIServer, tmp_path: 
 
 def test_ca_bundle_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corporate-ca.pem")
-    transport = OpenAI("sk-x", "https://127.0.0.1:9/v1")._get_transport()
+    transport = OpenAI("sk-x", "https://127.0.0.1:9/v1")._runner._get_transport()
     assert transport._environment("https://127.0.0.1:9/v1/models")[1] == (
         "/etc/ssl/certs/corporate-ca.pem"
     )
-    explicit = OpenAI("sk-x", "https://127.0.0.1:9/v1", verify=False)._get_transport()
+    explicit = OpenAI("sk-x", "https://127.0.0.1:9/v1", verify=False)._runner._get_transport()
     assert explicit._environment("https://127.0.0.1:9/v1/models")[1] is False

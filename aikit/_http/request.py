@@ -61,26 +61,41 @@ def build_headers(
 
 
 class RequestSpec:
-    """A prepared request: everything ``_execute`` needs, fixed at call time."""
+    """A prepared request: everything the lifecycle needs, fixed at call time.
+
+    Plain slots and no ``repr``: it holds the call's secrets.
+    """
 
     __slots__ = (
-        "body", "error", "headers", "method", "retries", "session", "stream", "timeout", "url",
+        "body", "deadline", "error", "headers", "max_bytes", "method", "retries", "secrets",
+        "session", "stream", "timeout", "url",
     )
 
     def __init__(
         self, method: str, url: str, headers: dict[str, str], body: Any, timeout: float,
-        retries: int, session: Any, stream: bool = False,
+        retries: int, session: Any = None, stream: bool = False, *,
+        deadline: float | None = None, max_bytes: int = 256 * 2**20,
+        secrets: tuple[str, ...] = (),
     ) -> None:
-        self.stream = stream
-        #: Set when the call must fail without sending (e.g. an unknown provider).
-        self.error: OpenAIError | None = None
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        #: Per attempt: connect + headers + body in total; for a stream, connect + headers,
+        #: then the longest silence between two chunks.
         self.timeout = timeout
         self.retries = retries
+        #: A ``requests.Session`` of the caller's (4D ``httpAgent``), or None.
         self.session = session
+        self.stream = stream
+        #: ``time.monotonic()`` by which the whole call, retries included, must end.
+        self.deadline = deadline
+        #: Largest body, decompressed body or single stream event accepted.
+        self.max_bytes = max_bytes
+        #: Values that must never leave their origin nor reach a message (key, URL password).
+        self.secrets = secrets
+        #: Set when the call must fail without sending (e.g. an unknown provider).
+        self.error: OpenAIError | None = None
 
 
 def is_anthropic(base_url: str) -> bool:

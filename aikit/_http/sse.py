@@ -69,6 +69,11 @@ class SSEDecoder:
         """The last valid ``retry:`` value seen anywhere in the stream (milliseconds)."""
 
     @property
+    def buffered_bytes(self) -> int:
+        """Size of the event being assembled: lets a reader cap one event's memory."""
+        return len(self._buf) + sum(len(line) for line in self._data)
+
+    @property
     def pending(self) -> bool:
         """True when an unterminated line or event is buffered (the stream was truncated)."""
         return bool(self._buf) or self._fields_seen

@@ -1,128 +1,81 @@
-"""The only module that calls requests: sending, reading with deadlines, aborting, and turning
-every requests/urllib3 exception into an ``OpenAIError``.
+"""The only module that sends with requests: one attempt of one request, bounded in time and
+memory, with every failure turned into an ``OpenAIError``.
+
+What an attempt guarantees (docs/architecture/lifecycle.md, "One attempt"):
+- its ``timeout`` bounds connect, the wait for headers and the body read *in total*: the
+  watchdog shuts the socket down when it passes, so a trickling server cannot hold it;
+- redirects are followed here, not by requests, so that a cross-origin hop drops every header
+  that carries a credential, and a bad ``Location`` is an error result;
+- a body, a decompressed body or one stream event larger than ``max_bytes`` is an error;
+- an error after the answer started carries the answer's status, so it is never retried.
 """
 
 from __future__ import annotations
 
-import contextlib
+import http.client
 import http.cookiejar
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
-import requests.adapters
 import urllib3
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .._headers import Headers
-from ..errors import OpenAIError
+from ..errors import ErrorKind, OpenAIError
+from .abort import Abortable, aborted_error, watchdog
+from .connection import Adapter, Session, set_control
 from .response import HTTPResponse
 
-__all__ = ["Abortable", "StreamHandle", "Transport"]
+if TYPE_CHECKING:
+    from .request import RequestSpec
 
-_local = threading.local()
+__all__ = ["StreamHandle", "Transport", "origin_of"]
 
-
-class Abortable:
-    """Per-call abort switch: remembers the connection in use so another thread can cut it."""
-
-    __slots__ = ("_conn", "_lock", "event")
-
-    def __init__(self) -> None:
-        #: Set once aborted; retry back-off sleeps on it so an abort also cuts the wait.
-        self.event = threading.Event()
-        self._conn: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def aborted(self) -> bool:
-        return self.event.is_set()
-
-    def attach(self, conn: Any) -> None:
-        with self._lock:
-            self._conn = conn
-        if self.event.is_set():
-            _shutdown(conn)
-
-    def detach(self) -> None:
-        with self._lock:
-            self._conn = None
-
-    def abort(self) -> None:
-        """Close the socket under a blocked read or write; safe from any thread."""
-        with self._lock:
-            self.event.set()
-            conn = self._conn
-        if conn is not None:
-            _shutdown(conn)
-
-
-def _shutdown(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _TrackingMixin:
-    """Pool mixin: hand every connection taken from the pool to the current call's Abortable."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)  # type: ignore[misc]
-        control: Abortable | None = getattr(_local, "control", None)
-        if control is not None:
-            control.attach(conn)
-        return conn
-
-
-class _HTTPPool(_TrackingMixin, HTTPConnectionPool):
-    pass
-
-
-class _HTTPSPool(_TrackingMixin, HTTPSConnectionPool):
-    pass
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-        return manager
+MAX_REDIRECTS = 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
+_READ_SIZE = 65536
+#: What sending and reading can raise: requests', urllib3's and http.client's errors, socket
+#: errors, and ValueError (a URL, port or header value that cannot be sent).
+_IO_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
+              http.client.HTTPException, OSError, ValueError)
 
 
 class StreamHandle:
-    """An open ``text/event-stream`` response; iterate raw chunks, then ``close()``."""
+    """An open ``text/event-stream`` answer: iterate raw chunks, then ``close()``."""
 
     def __init__(
-        self, response: requests.Response, meta: HTTPResponse, control: Abortable | None
+        self, response: requests.Response, meta: HTTPResponse, control: Abortable, origin: str
     ) -> None:
         self._response = response
         self.meta = meta
         self._control = control  # stays attached: terminate() must cut a blocked read
+        self._origin = origin
 
     def chunks(self) -> Iterator[bytes]:
-        """Raw body bytes as they arrive; transport failures become OpenAIError(kind="stream")."""
+        """Raw body bytes as they arrive, at most 64 KiB at a time (a hostile chunk size
+        cannot make one read huge); failures become ``OpenAIError``."""
+        raw = self._response.raw
         try:
-            yield from self._response.iter_content(chunk_size=None)
-        except requests.exceptions.RequestException as exc:
-            raise _map_error(exc, self._response.url, streaming=True) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _map_error(exc, self._response.url, streaming=True) from exc
+            if raw.chunked and raw.supports_chunked_reads():
+                yield from raw.read_chunked(_READ_SIZE, decode_content=True)
+            else:
+                while True:
+                    data = raw.read1(_READ_SIZE)
+                    if not data:
+                        break
+                    yield data
+            raw.release_conn()  # a complete stream leaves a reusable connection
+        except _IO_ERRORS as exc:
+            raise _stream_error(exc, self._control, self._origin) from None
 
     def close(self) -> None:
         self._response.close()
-        if self._control is not None:
-            self._control.detach()
+        self._control.detach()
 
 
 class Transport:
@@ -141,10 +94,10 @@ class Transport:
         proxies: Mapping[str, str] | None = None,
         verify: bool | str | None = None,
     ) -> None:
-        session = requests.Session()
+        session = Session()
         session.trust_env = False  # see the class docstring: _environment() does its part
         session.cookies.set_policy(_NoCookies())
-        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session
@@ -155,7 +108,7 @@ class Transport:
     def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
         """Proxies and TLS verification for ``url``'s origin: explicit options first, then
         the environment, as requests' ``trust_env`` would do."""
-        origin = _origin(url)
+        origin = origin_of(url)
         found = self._environments.get(origin)
         if found is None:
             proxies = dict(self._proxies)
@@ -168,109 +121,176 @@ class Transport:
         return found
 
     def close(self) -> None:
+        """Close every pooled connection now. urllib3 only drops its pools here and closes
+        their sockets when a pool is garbage collected, which a response still referenced
+        (say by a failed result's traceback) would postpone indefinitely."""
+        for adapter in set(self.session.adapters.values()):
+            if isinstance(adapter, Adapter):
+                adapter.close_pools()
         self.session.close()
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | Iterable[bytes] | None,
-        timeout: float,
-        *,
-        control: Abortable | None = None,
-        stream: bool = False,
-        session: requests.Session | None = None,
-    ) -> HTTPResponse | StreamHandle:
-        """Send once. Returns the response (body read within ``timeout`` in total), or a
-        StreamHandle for a 2xx ``text/event-stream`` answer. Raises OpenAIError otherwise."""
-        deadline = time.monotonic() + timeout
-        _local.control = control
-        streaming = False
+    def send(self, spec: RequestSpec, control: Abortable) -> HTTPResponse | StreamHandle:
+        """One attempt. Returns the answer (body read in full), or a StreamHandle for a 2xx
+        ``text/event-stream`` answer to a stream request. Raises OpenAIError otherwise."""
+        if control.aborted:
+            raise aborted_error(control.reason)
+        control.attempt_expired = False
+        timer = watchdog.schedule(time.monotonic() + spec.timeout, control.expire_attempt)
+        set_control(control)
+        response: requests.Response | None = None
+        keep_open = False
+        origin = origin_of(spec.url)
         try:
-            if control is not None and control.aborted:
-                raise OpenAIError("Request terminated.", kind="terminated")
-            proxies, verify = self._environment(url)
+            response, origin = self._follow(spec)
+            content_type = response.headers.get("content-type", "")
+            headers = Headers(response.headers)
+            if spec.stream and response.status_code < 300 and "text/event-stream" in content_type:
+                keep_open = True
+                meta = HTTPResponse(response.status_code, response.reason or "", headers)
+                return StreamHandle(response, meta, control, origin)
+            content = _read_body(response, spec.max_bytes)
             try:
-                response = (session or self.session).request(
-                    method,
-                    url,
-                    headers=dict(headers),
-                    data=body,
-                    timeout=(timeout, timeout),
-                    stream=True,
-                    proxies=proxies,
-                    verify=verify,
-                )
-            except requests.exceptions.RequestException as exc:
-                raise _map_error(exc, url, aborted=_aborted(control)) from exc
-            try:
-                content_type = response.headers.get("content-type", "")
-                meta_headers = Headers(response.headers)
-                if stream and response.status_code < 300 and "text/event-stream" in content_type:
-                    meta = HTTPResponse(response.status_code, response.reason or "", meta_headers)
-                    streaming = True
-                    return StreamHandle(response, meta, control)
-                content = _read_body(response, deadline)
-            except requests.exceptions.RequestException as exc:
+                parsed = HTTPResponse.parse_body(content, content_type)
+            except RecursionError:
+                raise OpenAIError(
+                    f"The answer's JSON is nested too deeply to decode ({origin}).",
+                    status=response.status_code, kind=ErrorKind.PROTOCOL,
+                ) from None
+            return HTTPResponse(response.status_code, response.reason or "", headers,
+                                content, parsed)
+        except OpenAIError:
+            if response is not None:
                 response.close()
-                raise _map_error(exc, url, aborted=_aborted(control)) from exc
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise
+        except _IO_ERRORS as exc:  # anything else is a bug: the lifecycle reports it as one
+            if response is not None:
                 response.close()
-                raise _map_error(exc, url, aborted=_aborted(control)) from exc
-            return HTTPResponse(
-                status=response.status_code,
-                reason=response.reason or "",
-                headers=meta_headers,
-                content=content,
-                json=HTTPResponse.parse_body(content, content_type),
-            )
+            status = response.status_code if response is not None else None
+            raise _map_error(exc, control, origin, status, spec.secrets) from None
         finally:
-            _local.control = None
-            if control is not None and not streaming:
+            watchdog.cancel(timer)
+            set_control(None)
+            if not keep_open:
                 control.detach()
 
-
-def _aborted(control: Abortable | None) -> bool:
-    return control is not None and control.aborted
-
-
-def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """Read the whole body, failing when the total deadline passes between reads."""
-    parts: list[bytes] = []
-    for part in response.iter_content(chunk_size=65536):
-        parts.append(part)
-        if time.monotonic() > deadline:
+    def _follow(self, spec: RequestSpec) -> tuple[requests.Response, str]:
+        """Send, following up to ``MAX_REDIRECTS`` redirects; the final answer's headers are
+        read, its body is not. Returns it with its origin."""
+        method, url, headers, body = spec.method, spec.url, spec.headers, spec.body
+        session = spec.session or self.session
+        origin = origin_of(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            proxies, verify = self._environment(url)
+            response = session.request(
+                method, url, headers=headers, data=body, timeout=(spec.timeout, spec.timeout),
+                stream=True, proxies=proxies, verify=verify, allow_redirects=False,
+            )
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or location is None:
+                return response, origin
             response.close()
-            raise requests.exceptions.ReadTimeout("total deadline exceeded")
+            status = response.status_code
+            try:
+                url = urljoin(url, location)
+                scheme = urlsplit(url).scheme
+                urlsplit(url).port  # noqa: B018 - raises ValueError on a bad port
+            except ValueError:
+                raise OpenAIError(f"Redirected to an invalid URL ({origin}).", status=status,
+                                  kind=ErrorKind.PROTOCOL) from None
+            if scheme not in ("http", "https"):
+                raise OpenAIError(f"Redirected to a non-HTTP URL ({origin}).", status=status,
+                                  kind=ErrorKind.PROTOCOL)
+            hop = origin_of(url)
+            if hop != origin:
+                headers = _without_credentials(headers, spec.secrets)
+                origin = hop
+            if status == 303 or (status in (301, 302) and method == "POST"):
+                method, body = "GET", None
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        raise OpenAIError(f"More than {MAX_REDIRECTS} redirects ({origin}).",
+                          kind=ErrorKind.PROTOCOL)
+
+
+def _without_credentials(headers: Mapping[str, str], secrets: tuple[str, ...]) -> dict[str, str]:
+    """The headers a cross-origin hop may carry: no known credential header, and no header
+    whose value holds one of the call's secrets (a key in a custom header)."""
+    return {
+        name: value for name, value in headers.items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+        and not any(secret in value for secret in secrets)
+    }
+
+
+def _read_body(response: requests.Response, max_bytes: int) -> bytes:
+    """The whole (decoded) body, refusing more than ``max_bytes`` as soon as it is exceeded."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(response.status_code, max_bytes)
+    parts: list[bytes] = []
+    total = 0
+    for part in response.iter_content(_READ_SIZE):
+        total += len(part)
+        if total > max_bytes:
+            raise _too_large(response.status_code, max_bytes)
+        parts.append(part)
     response.close()
     return b"".join(parts)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
+def _too_large(status: int | None, max_bytes: int) -> OpenAIError:
+    return OpenAIError(f"The answer is larger than max_response_bytes ({max_bytes} bytes).",
+                       status=status, kind=ErrorKind.TOO_LARGE)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` without credentials; never raises, even on a bad URL."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "an invalid URL"
+    return f"{parts.scheme}://{host}:{port}" if port else f"{parts.scheme}://{host}"
 
 
 def _map_error(
-    exc: BaseException, url: str, *, aborted: bool = False, streaming: bool = False
+    exc: BaseException, control: Abortable, where: str, status: int | None,
+    secrets: tuple[str, ...],
 ) -> OpenAIError:
-    """The single translation of transport exceptions (DESIGN §6): never leaks the URL's
-    credentials or any header, keeps the original as ``__cause__``."""
-    where = _origin(url)
-    if aborted:
-        return OpenAIError("Request terminated.", kind="terminated")
+    """The single translation of what an attempt raised. ``status`` is set once the answer
+    started: such errors are never retried. Never shows a header or a credential."""
+    if control.aborted:
+        return aborted_error(control.reason, status)
+    if control.attempt_expired or _is_timeout(exc):
+        return OpenAIError(f"Request timed out ({where}).", status=status, kind=ErrorKind.TIMEOUT)
+    if status is not None:
+        return OpenAIError(f"The answer was cut short ({where}): {type(exc).__name__}.",
+                           status=status, kind=ErrorKind.PROTOCOL)
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
+        exc, requests.exceptions.InvalidURL
+    ):
+        return OpenAIError(f"Connection error ({where}): {_reason(exc)}",
+                           kind=ErrorKind.CONNECTION)
+    return OpenAIError(f"Could not send the request ({where}): {type(exc).__name__}: "
+                       f"{_scrub(str(exc), secrets)}", kind=ErrorKind.REQUEST)
+
+
+def _stream_error(exc: BaseException, control: Abortable, where: str) -> OpenAIError:
+    """A failure while reading a started stream (no status: the 200 was only a beginning)."""
+    if control.aborted:
+        return aborted_error(control.reason)
     if _is_timeout(exc):
-        text = "Stream stalled: no data within the timeout" if streaming else "Request timed out"
-        return OpenAIError(f"{text} ({where}).", kind="timeout")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema)):
-        return OpenAIError(f"Invalid URL: {where or url!r}", kind="request")
-    if streaming:
-        return OpenAIError(f"Stream interrupted ({where}): {type(exc).__name__}", kind="stream")
-    return OpenAIError(f"Connection error ({where}): {_reason(exc)}", kind="connection")
+        return OpenAIError(f"Stream stalled: no data within the timeout ({where}).",
+                           kind=ErrorKind.TIMEOUT)
+    return OpenAIError(f"Stream interrupted ({where}): {type(exc).__name__}",
+                       kind=ErrorKind.STREAM)
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text[:300]
 
 
 def _is_timeout(exc: BaseException) -> bool:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._dispatch import invoke
+from .._lifecycle.calls import deliver_final, invoke
 from .._logging import logger
 from .._records import Record
 from ..errors import OpenAIError
@@ -34,7 +34,7 @@ from ..results import OpenAIChatCompletionsResult
 from .tools import execute_tool_call, iter_tool_specs, prepare_tool, tool_call_name
 
 if TYPE_CHECKING:
-    from ..process._core import Owner
+    from ..process._registry import Owner
     from ..resources.chat import Chat
 
 __all__ = ["DEFAULT_MAX_TOOL_ROUNDS", "DEFAULT_NUMBER_OF_MESSAGES", "OpenAIChatHelper"]
@@ -371,7 +371,7 @@ class OpenAIChatHelper:
         chain = _Chain(self._parameters, self._generation)
         owner: Owner | None = None
         if self._parameters.is_async:
-            from ..process._core import resolve_owner
+            from ..process._registry import resolve_owner
 
             owner = resolve_owner(self._parameters.owner)  # a plain thread fails before sending
         self.last_errors = []
@@ -431,12 +431,7 @@ class OpenAIChatHelper:
             error = OpenAIError(f"Chat helper follow-up failed: {exc}", kind="cancelled")
             self.last_errors = [error]
             result = _failed(error)
-        if result.success:
-            invoke(chain.on_response, result)
-        else:
-            invoke(chain.on_error, result)
-        invoke(chain.on_terminate, result)
-        invoke(chain.formula, result)
+        deliver_final(chain, result)
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._dispatch import invoke
+from .._lifecycle.calls import deliver_final
 from .._mime import MIME_TYPES
 from ..errors import OpenAIError
 from ..objects import IMAGE_DETAILS, OpenAIMessage
@@ -109,14 +109,9 @@ class OpenAIVisionHelper:
         result._complete(None, [error])
         result._mark_terminated()
         if p.is_async:
-            from ..process._core import resolve_owner
+            from ..process._registry import resolve_owner
 
-            def deliver() -> None:
-                invoke(p.on_error, result)
-                invoke(p.on_terminate, result)
-                invoke(p.formula, result)
-
-            resolve_owner(p.owner).post(deliver)
+            resolve_owner(p.owner).post(deliver_final, p, result)
         elif p.throw:
             result.throw()
         return result

@@ -1,0 +1,266 @@
+"""The request lifecycle: the one place where a call runs, from its spec to its final result.
+
+    build (client) -> send with retries -> read and decode -> deliver
+
+Sync calls run it on the caller's thread; callback calls run it as one job of the I/O pool and
+post every callback to the owner. Whatever happens inside — an HTTP error, a hostile answer, a
+bug — the call ends with exactly one final result (docs/architecture/lifecycle.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._http.abort import Abortable, aborted_error, watchdog
+from .._http.response import HTTPResponse
+from .._logging import logger, redact_headers
+from .._streaming import ChatStream, StreamSession
+from ..errors import ErrorKind, OpenAIError
+from .calls import Call
+from .pool import IOPool, PoolClosed
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .._http.request import RequestSpec
+    from .._http.transport import Transport
+    from ..results import OpenAIResult
+
+__all__ = ["Runner"]
+
+R = TypeVar("R", bound="OpenAIResult")
+Outcome = Any  # HTTPResponse | StreamHandle | OpenAIError
+
+
+def internal_error(exc: BaseException) -> OpenAIError:
+    """An exception nobody planned for, as the call's error: the call still finishes."""
+    logger.debug("aikit: unexpected %s inside a request", type(exc).__name__, exc_info=exc)
+    error = OpenAIError(f"Unexpected error inside aikit: {type(exc).__name__}: "
+                        f"{str(exc)[:200]}", kind=ErrorKind.INTERNAL)
+    exc.__traceback__ = None  # the frames would keep sockets and bodies alive
+    error.__cause__ = exc
+    return error
+
+
+class Runner:
+    """Runs calls for one client: owns its transport, its I/O pool and its calls in flight."""
+
+    def __init__(
+        self, *, pool_size: int, proxies: Mapping[str, str] | None, verify: bool | str | None
+    ) -> None:
+        self._pool_size = pool_size
+        self._proxies = proxies
+        self._verify = verify
+        self._transport: Transport | None = None
+        self._pool: IOPool | None = None
+        self._lock = threading.Lock()
+        self._calls: set[Call] = set()
+        self._closed = False
+
+    # -- entry points -------------------------------------------------------------------
+    def run(self, spec: RequestSpec, params: Any, result_type: type[R]) -> R:
+        """One call in sync or callback mode (``params.is_async``)."""
+        if params.is_async:
+            return self._submit(spec, params, result_type)
+        result = result_type()
+        control = Abortable()
+        timer = self._start_deadline(spec, control.abort)
+        try:
+            if spec.stream and spec.error is None:
+                session = StreamSession(self.open, spec, control)
+                for _ in session.chunks():
+                    pass
+                result = session.final  # type: ignore[assignment]
+            else:
+                result._complete(*self.exchange(spec, control))
+        except Exception as exc:  # a bug or a hostile answer: still an error result
+            result = result_type()
+            result._complete(None, [internal_error(exc)])
+        finally:
+            if timer is not None:
+                watchdog.cancel(timer)
+        result._mark_terminated()
+        if params.throw:
+            result.throw()
+        return result
+
+    def stream(self, spec: RequestSpec) -> ChatStream:
+        """A sync iterator over a stream's chunks, on the caller's thread."""
+        control = Abortable()
+        timer = self._start_deadline(spec, control.abort)
+        return ChatStream(StreamSession(self.open, spec, control),
+                          on_close=(lambda: watchdog.cancel(timer)) if timer else None)
+
+    def close(self) -> None:
+        """Terminate calls in flight (their on_error/on_terminate still run), never send a
+        queued one, stop the I/O threads and close every pooled connection."""
+        with self._lock:
+            self._closed = True
+            calls = list(self._calls)
+            pool, self._pool = self._pool, None
+            transport, self._transport = self._transport, None
+        for call in calls:
+            call.terminate()
+        if pool is not None:
+            pool.close()  # queued jobs belong to calls terminated above
+        if transport is not None:
+            transport.close()
+
+    # -- callback mode ------------------------------------------------------------------
+    def _submit(self, spec: RequestSpec, params: Any, result_type: type[R]) -> R:
+        from ..process._registry import resolve_owner
+
+        owner = resolve_owner(params.owner)  # a caller with no process: raises here
+        result = result_type()
+        call = Call(params, result, owner)
+        result._control = call
+        if not owner.track(call):
+            call.cancel()
+            result._complete(None, [aborted_error(ErrorKind.CANCELLED)])
+            result._mark_terminated()
+            return result
+        timer = self._start_deadline(spec, call.terminate)  # time spent queued counts too
+        with self._lock:
+            pool = None if self._closed else self._pool
+            if pool is None and not self._closed:
+                pool = self._pool = IOPool(self._pool_size)
+            if pool is not None:
+                self._calls.add(call)
+        if pool is None:
+            call.terminate()  # the client is closed: on_error + on_terminate, nothing sent
+            return result
+        try:
+            pool.submit(lambda: self._job(call, spec, timer))
+        except PoolClosed:  # close() ran between the check above and here
+            self._forget(call)
+            call.terminate()
+        return result
+
+    def _job(self, call: Call, spec: RequestSpec, timer: Any) -> None:
+        """The I/O thread's part of a call. Never raises: it always posts a final result
+        (ignored on the owner when ``terminate()`` already delivered one)."""
+        try:
+            if call.cancelled:
+                return  # terminated or owner gone while queued: never sent
+            if spec.stream and spec.error is None:
+                self._deliver_stream(call, spec)
+            else:
+                call.post_final(*self.exchange(spec, call.abort))
+        except BaseException as exc:
+            call.post_final(None, [internal_error(exc)])
+        finally:
+            if timer is not None:
+                watchdog.cancel(timer)
+            self._forget(call)
+
+    def _deliver_stream(self, call: Call, spec: RequestSpec) -> None:
+        """Post each chunk to the owner (coalescing key: the call), then the end."""
+        session = StreamSession(self.open, spec, call.abort)
+        for chunk in session.chunks():
+            if call.cancelled or not call.post(call.deliver_data, chunk, key=call):
+                break
+        final = session.final
+        if final is not None:
+            call.post_final(final._response, final._errors or [], final._data)
+
+    def _forget(self, call: Call) -> None:
+        with self._lock:
+            self._calls.discard(call)
+
+    @staticmethod
+    def _start_deadline(spec: RequestSpec, expire: Any) -> Any:
+        """Arm the call's ``deadline``: at that time ``expire(TIMEOUT)`` ends it wherever it
+        is (connecting, reading, sleeping between retries, or still queued)."""
+        if spec.deadline is None:
+            return None
+        return watchdog.schedule(spec.deadline, lambda: expire(ErrorKind.TIMEOUT))
+
+    # -- send with retries --------------------------------------------------------------
+    def exchange(
+        self, spec: RequestSpec, control: Abortable
+    ) -> tuple[HTTPResponse | None, list[OpenAIError]]:
+        """A non-stream call's outcome: the answer, or the error that ended it."""
+        outcome = self.open(spec, control)
+        if isinstance(outcome, OpenAIError):
+            return None, [outcome]
+        if not isinstance(outcome, HTTPResponse):  # an SSE answer to a plain request
+            outcome.close()
+            return None, [OpenAIError("Unexpected event stream.", kind=ErrorKind.PROTOCOL)]
+        return outcome, []
+
+    def open(self, spec: RequestSpec, control: Abortable) -> Outcome:
+        """Send with retries: an HTTPResponse, an open StreamHandle, or an OpenAIError."""
+        from .._http.retry import run_with_retries
+
+        if spec.error is not None:  # e.g. an unknown provider: nothing is sent
+            return spec.error
+        transport = self._get_transport()
+        if isinstance(transport, OpenAIError):
+            return transport
+        debug = logger.isEnabledFor(10)
+
+        def attempt(retries_taken: int) -> Outcome:
+            started = time.monotonic()
+            answer = transport.send(spec, control)
+            if debug:
+                meta = answer if isinstance(answer, HTTPResponse) else answer.meta
+                logger.debug(
+                    "%s %s -> %s in %.3fs (request id %s, retries taken %d, headers %s)",
+                    spec.method, _shown(spec), meta.status, time.monotonic() - started,
+                    meta.headers.get("x-request-id"), retries_taken,
+                    redact_headers(spec.headers),
+                )
+            return answer
+
+        def on_retry(outcome: HTTPResponse | OpenAIError, delay: float, n: int) -> None:
+            what = outcome.status if isinstance(outcome, HTTPResponse) else outcome.message
+            logger.info("Retrying %s %s in %.2f s after %s", spec.method, _shown(spec), delay,
+                        what)
+
+        event = control.event
+        outcome = run_with_retries(
+            attempt, spec.retries, cancelled=event.is_set, sleep=event.wait, on_retry=on_retry
+        )
+        if isinstance(outcome, OpenAIError):
+            _detach(outcome)
+            if debug:
+                logger.debug("%s %s failed: %s", spec.method, _shown(spec), outcome)
+        return outcome
+
+    def _get_transport(self) -> Transport | OpenAIError:
+        transport = self._transport
+        if transport is None:
+            from .._http.transport import Transport
+
+            with self._lock:
+                if self._closed:
+                    return OpenAIError("The client is closed.", kind=ErrorKind.TERMINATED)
+                if self._transport is None:
+                    self._transport = Transport(
+                        pool_size=self._pool_size, proxies=self._proxies, verify=self._verify
+                    )
+                transport = self._transport
+        return transport
+
+
+def _detach(error: OpenAIError) -> None:
+    """Drop the frames an error drags along (its traceback and the exception it was raised
+    while handling): a result kept by user code must not pin a response or its socket."""
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
+
+
+def _shown(spec: RequestSpec) -> str:
+    """The URL as a log line may show it: no password, no query."""
+    from urllib.parse import urlsplit
+
+    from .._http.transport import origin_of
+
+    try:
+        path = urlsplit(spec.url).path
+    except ValueError:
+        path = ""
+    return origin_of(spec.url) + path
