@@ -12,11 +12,11 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._accumulate import ChoiceAccumulator
+from ._chat_results import OpenAIChatCompletionsStreamResult
 from ._http.abort import Abortable
 from ._http.response import HTTPResponse
 from ._http.sse import SSEDecoder
 from .errors import ErrorKind, OpenAIError
-from .results import OpenAIChatCompletionsStreamResult
 
 if TYPE_CHECKING:
     from ._http.request import RequestSpec

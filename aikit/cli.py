@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
+from ._results_base import OpenAIResult
 from .client import OpenAI
-from .results import OpenAIResult
 
 __all__ = ["main"]
 

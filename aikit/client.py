@@ -101,8 +101,8 @@ class OpenAI:
         is sent) instead of raising here or silently calling OpenAI."""
         from .providers import OpenAIProviders
 
-        if not isinstance(name, str) or not name:
-            raise TypeError("`provider` must be a non-empty str")
+        if not check_str(name, "provider"):  # TypeError for a non-str
+            raise ValueError("`provider` must not be empty")
         providers = OpenAIProviders()
         self._providers = providers
         self._provider_error = providers.apply_settings(settings, name)
@@ -262,6 +262,7 @@ class OpenAI:
         return self._runner.stream(self._prepare(method, path, params, stream=True, **request))
 
 
+@functools.lru_cache(maxsize=64)
 def _password(url: str) -> str:
     """The password of a ``user:password@`` base URL (a secret like the key), or ''."""
     try:

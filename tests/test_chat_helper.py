@@ -1,5 +1,6 @@
-"""The chat helper: tool registration shapes, tool rounds in every mode, the fixed 4D bugs and
-history trimming, end to end over real sockets against FakeOpenAIServer (DESIGN §7)."""
+"""The chat helper: tool registration shapes, tool rounds in every mode, the fixed 4D bugs (listed
+in the docstring of ``aikit/helpers/chat_helper.py``) and history trimming, end to end over real
+sockets against FakeOpenAIServer."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import requests
 
 from aikit import OpenAI
 from aikit.helpers import OpenAIChatHelper
-from aikit.helpers.chat_helper import trim_history
+from aikit.helpers.history import trim_history
 from aikit.helpers.tools import execute_tool_call, format_tool_result
 from aikit.objects import OpenAITool
 from aikit.parameters import OpenAIChatCompletionsParameters

@@ -1,4 +1,8 @@
-"""Callback mode (DESIGN §3): the per-request sequence under every outcome, on the owner."""
+"""Callback mode: the per-request sequence under every outcome, on the owner.
+
+The promises tested are in docs/architecture/guarantees.md ("Thread affinity", "Per-call
+order", "Owner gone / close"); docs/architecture/processes.md tells a callback call end to end.
+"""
 
 from __future__ import annotations
 

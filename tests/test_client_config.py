@@ -1,4 +1,5 @@
-"""Constructor forms, environment fallbacks, header rules and validation (DESIGN §1)."""
+"""Constructor forms, environment fallbacks, header rules and validation (TypeError for a wrong
+type, ValueError for a bad value)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,14 @@ def test_bad_constructor_input_names_the_argument(
 ) -> None:
     with pytest.raises((TypeError, ValueError), match=needle):
         OpenAI(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("provider", "error"), [(3, TypeError), (["openai"], TypeError), ("", ValueError)]
+)
+def test_provider_wrong_type_or_empty(provider: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="provider"):
+        OpenAI(provider=provider)
 
 
 def test_missing_config_file_is_named(tmp_path: pathlib.Path) -> None:

@@ -1,4 +1,9 @@
-"""Load: 1,000 callback calls from 4 workers against a slow server (DESIGN §11 last row)."""
+"""Load: 1,000 callback calls from 4 workers against a slow server.
+
+Each callback arrives once, on its owner's thread; I/O threads stay capped and none, nor any
+socket, is left after ``close()`` (docs/architecture/guarantees.md: "Thread affinity", "Bounded
+memory").
+"""
 
 from __future__ import annotations
 

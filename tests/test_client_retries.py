@@ -1,4 +1,8 @@
-"""Retries (DESIGN §6), with the number of attempts counted by the server."""
+"""Retries, with the number of attempts counted by the server.
+
+The rules are in docs/architecture/lifecycle.md ("Send with retries") and
+docs/architecture/guarantees.md ("Retry only what never started").
+"""
 
 from __future__ import annotations
 

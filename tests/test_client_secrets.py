@@ -1,4 +1,5 @@
-"""The key never appears whole in repr, errors or logs (DESIGN §1)."""
+"""The key never appears whole in repr, errors or logs (docs/architecture/guarantees.md:
+"Secrets never in repr, logs or errors")."""
 
 from __future__ import annotations
 

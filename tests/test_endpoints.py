@@ -1,4 +1,4 @@
-"""Every endpoint end to end over real sockets, sync and callback mode (DESIGN §2)."""
+"""Every endpoint end to end over real sockets, sync and callback mode."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public surface (DESIGN §13) and a cheap ``import aikit``."""
+"""The public surface (``aikit.__all__``, every name importable) and a cheap ``import aikit``."""
 
 from __future__ import annotations
 

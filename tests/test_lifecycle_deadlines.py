@@ -213,3 +213,25 @@ def test_terminate_racing_completion_keeps_a_delivered_success(aikit_client: Ope
         assert pending.success == (final == "on_response")
         outcomes.append((final, pending.success))
     assert all(ok == (name == "on_response") for name, ok in outcomes)
+
+
+def test_a_huge_timeout_leaves_deadlines_working(aikit_server: FakeOpenAIServer) -> None:
+    """One watchdog serves every call: a far-off time must not break it for the others."""
+    with OpenAI(aikit_server.api_key, aikit_server.url, timeout=1e12) as client:
+        assert client.models.list().success
+    aikit_server.trickle_next(0.5, phase="body")
+    with OpenAI(aikit_server.api_key, aikit_server.url, timeout=1.5, max_retries=0) as client:
+        started = time.monotonic()
+        result = client.models.list()
+    assert result.errors[0].is_timeout_error and time.monotonic() - started < 4.0
+
+
+def test_no_aikit_thread_outlives_an_idle_period(aikit_client: OpenAI) -> None:
+    assert aikit_client.models.list().success
+    aikit_client.close()
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end and any(
+        t.name.startswith("aikit") for t in threading.enumerate()
+    ):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("aikit")]

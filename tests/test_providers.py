@@ -1,4 +1,4 @@
-"""Providers and model aliases (DESIGN §8): file search, resolution, and routing over sockets.
+"""Providers and model aliases: file search, resolution, and routing over sockets.
 
 Each provider is its own FakeOpenAIServer; the servers' request logs prove where a request
 went, which key it carried, and that the client's own key never reached another provider.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aikit._headers import Headers
+from aikit._http.response import HTTPResponse
 from aikit.errors import OpenAIError
 from aikit.objects import (
     OpenAIChoice,
@@ -23,7 +24,6 @@ from aikit.objects import (
     OpenAIModeration,
 )
 from aikit.results import (
-    HTTPResponse,
     OpenAIChatCompletionsResult,
     OpenAIChatCompletionsStreamResult,
     OpenAIEmbeddingsResult,

@@ -1,4 +1,8 @@
-"""Streaming over real sockets: the callback sequence, affinity and every failure (DESIGN §5)."""
+"""Streaming over real sockets: the callback sequence, affinity and every failure.
+
+How a stream runs is told in docs/architecture/lifecycle.md ("Streams"); the sequence and
+affinity promised are in docs/architecture/guarantees.md ("Per-call order", "Thread affinity").
+"""
 
 from __future__ import annotations
 

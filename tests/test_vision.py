@@ -1,5 +1,6 @@
 """The vision helper: message shapes as the server receives them, real MIME types, failures
-that send nothing and still reach the callbacks (DESIGN §7, reference §7.6)."""
+that send nothing and still reach the callbacks (an unusable image ends the call with an error,
+delivered to ``on_error`` and ``on_terminate`` on the owner like any failed request)."""
 
 from __future__ import annotations
 

@@ -40,27 +40,36 @@ class Abortable:
     """One call's switch. ``abort(kind)`` ends the whole call (retries and back-off included);
     ``expire_attempt()`` only cuts the current attempt, whose own time budget ran out."""
 
-    __slots__ = ("_lock", "_sock", "attempt_expired", "event", "reason")
+    __slots__ = ("_event", "_lock", "_sock", "attempt_expired", "reason")
 
     def __init__(self) -> None:
-        #: Set once aborted; retry back-off sleeps on it so an abort also cuts the wait.
-        self.event = threading.Event()
         #: Why the call was aborted: TERMINATED, CANCELLED or TIMEOUT (a ``deadline``).
         self.reason: ErrorKind | None = None
         #: The current attempt's ``timeout`` passed (the call itself may still retry).
         self.attempt_expired = False
         self._sock: Any = None
-        self._lock = threading.Lock()
+        self._event: threading.Event | None = None  # made by the first wait(): most calls
+        self._lock = threading.Lock()  # never sleep, and an Event costs as much as a call
 
     @property
     def aborted(self) -> bool:
-        return self.event.is_set()
+        return self.reason is not None
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep (a retry's back-off) unless or until the call is aborted; True if it was."""
+        with self._lock:
+            if self.reason is not None:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        return event.wait(timeout)
 
     def attach(self, sock: Any) -> None:
         """Remember the socket in use (a new one before its connect, or a pooled one)."""
         with self._lock:
             self._sock = sock
-            cut = self.event.is_set() or self.attempt_expired
+            cut = self.reason is not None or self.attempt_expired
         if cut:
             _shutdown(sock)
 
@@ -74,8 +83,10 @@ class Abortable:
         with self._lock:
             if self.reason is None:
                 self.reason = reason
-            self.event.set()
+            event = self._event
             sock = self._sock
+        if event is not None:
+            event.set()
         if sock is not None:
             _shutdown(sock)
 
@@ -92,6 +103,10 @@ def _shutdown(sock: Any) -> None:
     ``connect``, ``recv`` or ``send`` on Linux, macOS and Windows alike."""
     with contextlib.suppress(OSError, AttributeError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+_TICK = 1.0
+_LINGER = 1.0
 
 
 class _Timer:
@@ -117,6 +132,7 @@ class Watchdog:
         self._seq = itertools.count()
         self._cond = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
+        self._wake_at = 0.0  # when the thread will look at the heap again (if sleeping)
 
     def schedule(self, when: float, action: Callable[[], None]) -> _Timer:
         timer = _Timer(when, action)
@@ -125,14 +141,14 @@ class Watchdog:
             if len(heap) > 2 * self._live + 1024:
                 heap[:] = [entry for entry in heap if entry[2].live]
                 heapq.heapify(heap)
-            earliest = heap[0][0] if heap else None
             heapq.heappush(heap, (when, next(self._seq), timer))
             self._live += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="aikit-deadlines",
                                                 daemon=True)
+                self._wake_at = 0.0
                 self._thread.start()
-            elif earliest is None or when < earliest:
+            elif when < self._wake_at:
                 self._cond.notify()
         return timer
 
@@ -144,9 +160,12 @@ class Watchdog:
                     self._live -= 1
 
     def _run(self) -> None:
+        """Run due actions; with no live timer for ``_LINGER`` seconds, end (the next
+        ``schedule`` starts a new thread), so an idle program keeps no aikit thread."""
         heap = self._heap
         while True:
             with self._cond:
+                idle_since: float | None = None
                 while True:
                     while heap and not heap[0][2].live:
                         heapq.heappop(heap)
@@ -156,7 +175,22 @@ class Watchdog:
                         timer.live = False
                         self._live -= 1
                         break
-                    self._cond.wait(heap[0][0] - now if heap else None)
+                    if self._live == 0:  # only cancelled entries left: forget them
+                        heap.clear()
+                        if idle_since is None:
+                            idle_since = now
+                        elif now - idle_since >= _LINGER:
+                            self._thread = None
+                            return
+                        pause = _LINGER - (now - idle_since)
+                    else:
+                        idle_since = None
+                        # A tick at least each second: cancellations do not wake us, and a
+                        # far-off time (timeout=1e12) must not overflow time_t.
+                        pause = min(heap[0][0] - now, _TICK)
+                    self._wake_at = now + pause
+                    self._cond.wait(pause)
+                self._wake_at = 0.0
             with contextlib.suppress(Exception):  # an action only cuts a socket: never die
                 timer.action()
             del timer
@@ -167,9 +201,9 @@ watchdog = Watchdog()
 
 
 def _after_fork() -> None:
-    """A forked child has no watchdog thread and must not inherit the parent's timers."""
-    global watchdog
-    watchdog = Watchdog()
+    """A forked child has no watchdog thread and must not inherit the parent's timers (or
+    its lock, possibly held at fork time): start over, in place, as modules hold it."""
+    watchdog.__init__()  # type: ignore[misc]
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,7 +1,9 @@
-"""Retry rules (DESIGN §6) as small functions, run by tenacity.
+"""Retry rules as small functions, run by tenacity.
 
 Only what happens before the first response byte of a stream is retried; a non-stream call is
 retried on its status or on a transport failure. The happy path never builds a tenacity object.
+The rules are told in docs/architecture/lifecycle.md ("Send with retries") and promised in
+docs/architecture/guarantees.md ("Retry only what never started").
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ What an attempt guarantees (docs/architecture/lifecycle.md, "One attempt"):
 
 from __future__ import annotations
 
+import functools
 import http.client
 import http.cookiejar
 import os
@@ -39,6 +40,8 @@ MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
 _READ_SIZE = 65536
+#: Sockets cannot wait for ever: ``timeout=1e12`` ("no limit") waits this long instead.
+_MAX_SOCKET_TIMEOUT = 1e9
 #: What sending and reading can raise: requests', urllib3's and http.client's errors, socket
 #: errors, and ValueError (a URL, port or header value that cannot be sent).
 _IO_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
@@ -178,11 +181,12 @@ class Transport:
         read, its body is not. Returns it with its origin."""
         method, url, headers, body = spec.method, spec.url, spec.headers, spec.body
         session = spec.session or self.session
+        seconds = min(spec.timeout, _MAX_SOCKET_TIMEOUT)
         origin = origin_of(url)
         for _ in range(MAX_REDIRECTS + 1):
             proxies, verify = self._environment(url)
             response = session.request(
-                method, url, headers=headers, data=body, timeout=(spec.timeout, spec.timeout),
+                method, url, headers=headers, data=body, timeout=(seconds, seconds),
                 stream=True, proxies=proxies, verify=verify, allow_redirects=False,
             )
             location = response.headers.get("location")
@@ -242,8 +246,10 @@ def _too_large(status: int | None, max_bytes: int) -> OpenAIError:
                        status=status, kind=ErrorKind.TOO_LARGE)
 
 
+@functools.lru_cache(maxsize=512)
 def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` without credentials; never raises, even on a bad URL."""
+    """``scheme://host[:port]`` without credentials; never raises, even on a bad URL.
+    Cached: a client calls a handful of URLs over and over."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

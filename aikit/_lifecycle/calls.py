@@ -18,8 +18,8 @@ from ..errors import ErrorKind, OpenAIError
 
 if TYPE_CHECKING:
     from .._http.response import HTTPResponse
+    from .._results_base import OpenAIResult
     from ..process._registry import Owner
-    from ..results import OpenAIResult
 
 __all__ = ["Call", "Callbacks", "deliver_final", "invoke"]
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .._http.request import RequestSpec
     from .._http.transport import Transport
-    from ..results import OpenAIResult
+    from .._results_base import OpenAIResult
 
 __all__ = ["Runner"]
 
@@ -219,9 +219,9 @@ class Runner:
             logger.info("Retrying %s %s in %.2f s after %s", spec.method, _shown(spec), delay,
                         what)
 
-        event = control.event
         outcome = run_with_retries(
-            attempt, spec.retries, cancelled=event.is_set, sleep=event.wait, on_retry=on_retry
+            attempt, spec.retries, cancelled=lambda: control.aborted, sleep=control.wait,
+            on_retry=on_retry,
         )
         if isinstance(outcome, OpenAIError):
             _detach(outcome)

@@ -1,7 +1,7 @@
 """``OpenAIChatHelper``: a stateful conversation with trimming and automatic tool calls.
 
-A port of 4D AIKit's ``OpenAIChatHelper`` (``client.chat.create(system_prompt)``), with the 4D
-bugs fixed (DESIGN §7):
+A port of 4D AIKit's ``OpenAIChatHelper`` (``client.chat.create(system_prompt)``), with these
+4D bugs fixed:
 
 - Each request gets a *copy* of ``helper.parameters`` in which the helper's own ``on_terminate``
   (and ``on_data`` when streaming) replaces the user's callbacks. The user's callbacks are then
@@ -14,23 +14,25 @@ bugs fixed (DESIGN §7):
 - Every tool call gets one ``tool`` message (an error text for a call without a name), so the
   next request is always valid; automatic rounds stop after ``max_tool_rounds`` follow-ups.
 - Trimming never leaves an orphan ``tool`` message, and an empty ``tools`` list is never sent.
+
+The history (the reply as kept, trimming) is in ``history.py``, the tool machinery (shapes,
+registration, running a call) in ``tools.py``.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._chat_parameters import OpenAIChatCompletionsParameters
+from .._chat_results import OpenAIChatCompletionsResult
 from .._lifecycle.calls import deliver_final, invoke
 from .._logging import logger
 from .._records import Record
 from ..errors import OpenAIError
 from ..objects import OpenAIMessage, OpenAITool
-from ..parameters import OpenAIChatCompletionsParameters
-from ..results import OpenAIChatCompletionsResult
+from .history import stored_message, trim_history
 from .tools import execute_tool_call, iter_tool_specs, prepare_tool, tool_call_name
 
 if TYPE_CHECKING:
@@ -61,103 +63,6 @@ Callback = Callable[[Any], Any]
 def _copy_parameters(p: OpenAIChatCompletionsParameters) -> OpenAIChatCompletionsParameters:
     """A new parameters object (own ``tools`` list and ``extra`` dict); values are shared."""
     return OpenAIChatCompletionsParameters(p.to_dict())
-
-
-def _role(message: Any) -> Any:
-    return message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
-
-
-def _tool_calls(message: Any) -> list[Any]:
-    calls = (
-        message.get("tool_calls")
-        if isinstance(message, Mapping)
-        else getattr(message, "tool_calls", None)
-    )
-    return calls if isinstance(calls, list) else []
-
-
-def _tool_call_id(message: Any) -> Any:
-    if isinstance(message, Mapping):
-        return message.get("tool_call_id")
-    return getattr(message, "tool_call_id", None)
-
-
-def _complete_sequence(messages: list[Any]) -> tuple[int, int] | None:
-    """``(start, end)`` of the oldest assistant tool-call message immediately followed by
-    ``tool`` messages answering all of its calls (4D's rule), or None."""
-    for start, message in enumerate(messages):
-        if _role(message) != "assistant":
-            continue
-        ids = {c.get("id") for c in _tool_calls(message) if isinstance(c, Mapping)}
-        ids.discard(None)
-        if not ids:
-            continue
-        answered: set[Any] = set()
-        end = start + 1
-        while (
-            end < len(messages)
-            and _role(messages[end]) == "tool"
-            and _tool_call_id(messages[end]) in ids
-        ):
-            answered.add(_tool_call_id(messages[end]))
-            end += 1
-        if answered == ids:
-            return start, end
-    return None
-
-
-def trim_history(messages: list[Any], limit: int) -> None:
-    """Trim ``messages`` in place to at most ``limit`` entries (no limit when ``limit <= 0``).
-
-    4D's order: whole tool-call sequences (oldest first) go before plain messages, then the
-    oldest message. Fixed: a ``tool`` message left at the front (its assistant message gone)
-    goes too, so what is sent never starts with an orphan answer.
-    """
-    if limit > 0:
-        while len(messages) > limit:
-            span = _complete_sequence(messages)
-            if span is not None:
-                del messages[span[0] : span[1]]
-            else:
-                del messages[0]
-            while messages and _role(messages[0]) == "tool":
-                del messages[0]
-    while messages and _role(messages[0]) == "tool":
-        del messages[0]
-
-
-def _stored_message(message: OpenAIMessage) -> OpenAIMessage:
-    """The assistant reply as kept in history: a copy whose tool calls are replayable.
-
-    Stream deltas leave an ``index`` on each call and some providers omit ``id``, ``type``,
-    ``function.name`` or ``arguments``; each call gets what the API requires back (a generated
-    id, ``type``, a str name and arguments) so that its ``tool`` answer can refer to it.
-    """
-    data = message.to_dict()
-    data.setdefault("role", "assistant")
-    calls: list[dict[str, Any]] = []
-    for call in _tool_calls(message):
-        if not isinstance(call, Mapping):
-            continue
-        fixed = dict(call)
-        fixed.pop("index", None)
-        if not isinstance(fixed.get("id"), str) or not fixed["id"]:
-            fixed["id"] = f"call_{uuid.uuid4().hex[:24]}"
-        kind = fixed.get("type") or "function"
-        fixed["type"] = kind
-        if kind == "function":
-            function = dict(fixed["function"]) if isinstance(fixed.get("function"), Mapping) else {}
-            if not isinstance(function.get("name"), str):
-                function["name"] = ""
-            arguments = function.get("arguments")
-            if isinstance(arguments, Mapping):
-                function["arguments"] = json.dumps(arguments, separators=(",", ":"))
-            elif not isinstance(arguments, str):
-                function["arguments"] = "{}"
-            fixed["function"] = function
-        calls.append(fixed)
-    data["tool_calls"] = calls or None
-    return OpenAIMessage(data)
 
 
 def _failed(error: OpenAIError) -> OpenAIChatCompletionsResult:
@@ -446,7 +351,7 @@ class OpenAIChatHelper:
         if choice is None or choice.message is None:
             trim_history(self.messages, self._number_of_messages)
             return False
-        reply = _stored_message(choice.message)
+        reply = stored_message(choice.message)
         self.messages.append(reply)
         calls = reply.tool_calls or []
         if not calls or not self.auto_handle_tool_calls:

@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._chat_parameters import OpenAIChatCompletionsParameters
+from .._chat_results import OpenAIChatCompletionsResult
 from .._lifecycle.calls import deliver_final
 from .._mime import MIME_TYPES
 from ..errors import OpenAIError
 from ..objects import IMAGE_DETAILS, OpenAIMessage
-from ..parameters import OpenAIChatCompletionsParameters
-from ..results import OpenAIChatCompletionsResult
 
 if TYPE_CHECKING:
     from ..resources.chat import Chat

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._chat_parameters import OpenAIChatCompletionsParameters
+from .._chat_results import OpenAIChatCompletionsResult
+from .._parameters_base import OpenAIParameters
+from .._results_base import OpenAIResult
 from ..objects import OpenAIMessage
 from ..parameters import (
     OpenAIChatCompletionsListParameters,
     OpenAIChatCompletionsMessagesParameters,
-    OpenAIChatCompletionsParameters,
-    OpenAIParameters,
 )
-from ..results import OpenAIChatCompletionsResult, OpenAIResult
 from . import Resource, path_id
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class Completions(Resource):
 
 def _result_type(p: OpenAIChatCompletionsParameters) -> type[OpenAIChatCompletionsResult]:
     if p.stream:
-        from ..results import OpenAIChatCompletionsStreamResult
+        from .._chat_results import OpenAIChatCompletionsStreamResult
 
         return OpenAIChatCompletionsStreamResult
     return OpenAIChatCompletionsResult

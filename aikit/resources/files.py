@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._http.multipart import MultipartBody, file_part
-from ..parameters import OpenAIFileListParameters, OpenAIFileParameters, OpenAIParameters
-from ..results import (
-    OpenAIFileDeletedResult,
-    OpenAIFileListResult,
-    OpenAIFileResult,
-    OpenAIResult,
-)
+from .._parameters_base import OpenAIParameters
+from .._results_base import OpenAIResult
+from ..parameters import OpenAIFileListParameters, OpenAIFileParameters
+from ..results import OpenAIFileDeletedResult, OpenAIFileListResult, OpenAIFileResult
 from . import Resource, path_id
 
 __all__ = ["Files"]

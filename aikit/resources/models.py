@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..parameters import OpenAIParameters
+from .._parameters_base import OpenAIParameters
 from ..results import OpenAIModelListResult, OpenAIModelResult
 from . import Resource, path_id
 

@@ -1,0 +1,168 @@
+"""The base parameter class: options of every call, 4D camelCase or snake_case, dict or keywords.
+
+Execution keys (callbacks, timeout, deadline, retries, headers, owner, throw) steer the call and
+are never sent. Everything else is the request: ``body()`` for JSON endpoints, ``query()`` for
+the list endpoints, ``form_fields()`` for the file upload. Keys a class does not model are sent
+as given (None values left out). Values are checked by the shared checks of ``_settings``, the
+same as client settings: TypeError for a wrong type, ValueError for a wrong value.
+
+The classes for each endpoint derive from ``OpenAIParameters`` and validate their fields with
+``optional`` and ``one_of``; ``aikit.parameters`` exports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from ._records import Record, snake_case
+from ._settings import check_callable, check_choice, check_headers, check_int, check_seconds
+
+__all__ = ["CALLBACK_FIELDS", "OpenAIParameters", "one_of", "optional"]
+
+Callback = Callable[[Any], Any]
+P = TypeVar("P", bound="OpenAIParameters")
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+#: Callback fields; ``formula`` is 4D's name for ``on_terminate`` and also receives stream chunks.
+CALLBACK_FIELDS = ("on_response", "on_error", "on_terminate", "formula", "on_data")
+_CALLBACK_NAMES = (*CALLBACK_FIELDS, "onResponse", "onError", "onTerminate", "onData")
+
+
+def optional(check: Callable[..., Any], *args: Any) -> Validator:
+    """An attrs validator: None passes, anything else goes through the shared ``check``
+    (TypeError for a wrong type, ValueError for a wrong value, naming the field)."""
+
+    def validate(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            check(value, attribute.name, *args)
+
+    return validate
+
+
+def one_of(*allowed: str) -> Validator:
+    """Like ``optional(check_choice)``, but ``""`` also means "not given" (4D's unset text)."""
+
+    def validate(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value != "":
+            check_choice(value, attribute.name, allowed)
+
+    return validate
+
+
+@attrs.define(init=False, eq=False)
+class OpenAIParameters(Record):
+    """Options every call accepts (4D ``OpenAIParameters``)."""
+
+    #: Called with the result on success only (callback mode).
+    on_response: Callback | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: Called with the result on failure only.
+    on_error: Callback | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: Called with the result always, after on_response/on_error.
+    on_terminate: Callback | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: 4D's legacy terminal callback: after on_terminate; also receives stream chunks.
+    formula: Callback | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: Stream chunk callback (chat completions with ``stream=True``).
+    on_data: Callback | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: Raise the first error (sync mode) instead of only reporting it.
+    throw: bool = attrs.field(default=False, kw_only=True)
+    #: Seconds (> 0) for connect and each read, and for a whole non-stream attempt;
+    #: None uses the client's timeout.
+    timeout: float | None = attrs.field(
+        default=None, validator=optional(check_seconds), kw_only=True
+    )
+    #: Seconds from now (> 0) for the whole call, retries and back-off included; None: none.
+    deadline: float | None = attrs.field(
+        default=None, validator=optional(check_seconds), kw_only=True
+    )
+    #: None uses the client's value; 0 disables retries for this call.
+    max_retries: int | None = attrs.field(
+        default=None, validator=optional(check_int, 0), kw_only=True
+    )
+    #: Highest-precedence headers for this call.
+    extra_headers: dict[str, str] | None = attrs.field(
+        default=None, validator=optional(check_headers), kw_only=True
+    )
+    #: Where callbacks run: a process, a worker name, or a form (default: the caller's).
+    owner: Any = attrs.field(default=None, kw_only=True)
+    #: 4D ``httpAgent``: a ``requests.Session`` to send this call with.
+    http_agent: Any = attrs.field(default=None, kw_only=True)
+    #: End-user id sent in JSON bodies.
+    user: str | None = attrs.field(default=None, kw_only=True)
+
+    #: Fields that steer the call and are never part of the request.
+    EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        (
+            *CALLBACK_FIELDS,
+            "throw",
+            "timeout",
+            "deadline",
+            "max_retries",
+            "extra_headers",
+            "owner",
+            "http_agent",
+        )
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for key, value in self.extra.items():
+            if callable(value) or _looks_like_callback(key):
+                hint = difflib.get_close_matches(key, _CALLBACK_NAMES, n=1)
+                did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ValueError(
+                    f"unknown callback {key!r}{did_you_mean}; callbacks are "
+                    "on_response, on_error, on_terminate, formula and on_data"
+                )
+
+    @classmethod
+    def coerce(cls: type[P], params: Any = None, /, **kwargs: Any) -> P:
+        """Build from None, a dict (camelCase or snake_case), or any parameters instance,
+        with keyword arguments merged over it. Raises TypeError naming ``params``."""
+        if params is None:
+            return cls(**kwargs)
+        if isinstance(params, cls) and not kwargs:
+            return params
+        if isinstance(params, Record):
+            return cls({**params.to_dict(), **kwargs})
+        if isinstance(params, Mapping):
+            return cls({**params, **kwargs})
+        raise TypeError(
+            f"`params` must be None, a dict or an OpenAIParameters, not {type(params).__name__}"
+        )
+
+    @property
+    def is_async(self) -> bool:
+        """Callback mode: any terminal callback, or on_data while streaming."""
+        if self.on_response or self.on_error or self.on_terminate or self.formula:
+            return True
+        return bool(self.on_data) and bool(getattr(self, "stream", False))
+
+    def body(self) -> dict[str, Any]:
+        """JSON body fields: ``user`` when set, then the keys this class does not model."""
+        out: dict[str, Any] = {}
+        if self.user:
+            out["user"] = self.user
+        out.update(self._extra_body())
+        return out
+
+    def _extra_body(self) -> dict[str, Any]:
+        return {k: v for k, v in self.extra.items() if v is not None}
+
+
+def _looks_like_callback(key: str) -> bool:
+    """``onRespose``, ``on_reponse``: a misspelt callback must not be sent as a body field."""
+    snake = snake_case(key)
+    return snake.startswith("on_") or key == "formula"
