@@ -57,12 +57,18 @@ def mask_url(url: str | None) -> str:
     return f"{url[:colon + 1]}***{url[at:]}"
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def redact_headers(
+    headers: Mapping[str, str], secrets: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Headers as a log line may show them: credential headers masked, and any other header
+    whose value holds one of ``secrets`` (a key in a custom header) masked too."""
     out: dict[str, str] = {}
     for name, value in headers.items():
         if name.lower() in _SECRET_HEADERS:
             scheme, _, secret = value.partition(" ")
             out[name] = f"{scheme} {mask_key(secret)}" if secret else mask_key(value)
+        elif any(secret and secret in value for secret in secrets):
+            out[name] = mask_key(value)
         else:
             out[name] = value
     return out

@@ -16,7 +16,7 @@ from ._chat_results import OpenAIChatCompletionsStreamResult
 from ._http.abort import Abortable
 from ._http.response import HTTPResponse
 from ._http.sse import SSEDecoder
-from .errors import ErrorKind, OpenAIError
+from .errors import ErrorKind, OpenAIError, internal_error, release_frames
 
 if TYPE_CHECKING:
     from ._http.request import RequestSpec
@@ -32,13 +32,27 @@ Opener = Callable[["RequestSpec", Abortable], "StreamHandle | HTTPResponse | Ope
 class StreamSession:
     """Iterate ``chunks()`` on any thread; afterwards ``final`` holds the terminated result."""
 
-    def __init__(self, opener: Opener, spec: RequestSpec, abort: Abortable) -> None:
+    def __init__(
+        self, opener: Opener, spec: RequestSpec, abort: Abortable,
+        on_end: Callable[[], object] | None = None,
+    ) -> None:
         self._open = opener
+        self._on_end = on_end
         self._spec = spec
         self.abort = abort
         self.final: Chunk | None = None
 
     def chunks(self) -> Generator[Chunk, None, None]:
+        """The chunks; afterwards ``final`` is set, whatever happened (a bug included)."""
+        try:
+            yield from self._chunks()
+        except Exception as exc:
+            self.final = Chunk.final([], errors=[internal_error(exc)])
+        finally:  # drained, closed, or garbage-collected: release the call's resources
+            if self._on_end is not None:
+                self._on_end()
+
+    def _chunks(self) -> Generator[Chunk, None, None]:
         if self._spec.error is not None:  # e.g. an unknown provider: nothing is sent
             self.final = Chunk.final([], errors=[self._spec.error])
             return
@@ -84,8 +98,13 @@ class StreamSession:
         limit = self._spec.max_bytes
         errors: list[OpenAIError] = []
         done = False
+        total = 0
         try:
             for raw in handle.chunks():
+                total += len(raw)
+                if total > limit:  # a stream is a body too: bounded as a whole
+                    errors.append(_event_too_large(limit))
+                    break
                 for event in decoder.feed(raw):
                     data = event.data
                     if data.startswith("[DONE]"):
@@ -111,6 +130,7 @@ class StreamSession:
                     errors.append(_event_too_large(limit))
                     break
         except OpenAIError as exc:
+            release_frames(exc)
             errors.append(exc)
         except RecursionError as exc:  # a chunk nested too deeply for json
             errors.append(_unreadable(exc))
@@ -127,8 +147,8 @@ class StreamSession:
 
 
 def _event_too_large(limit: int) -> OpenAIError:
-    return OpenAIError(f"A stream event is larger than max_response_bytes ({limit} bytes).",
-                       kind=ErrorKind.TOO_LARGE)
+    return OpenAIError(f"The stream or one of its events is larger than max_response_bytes "
+                       f"({limit} bytes).", kind=ErrorKind.TOO_LARGE)
 
 
 def _unreadable(exc: BaseException) -> OpenAIError:
@@ -158,11 +178,8 @@ class ChatStream:
     connection. ``stream.result`` is then the final accumulated result.
     """
 
-    def __init__(
-        self, session: StreamSession, on_close: Callable[[], object] | None = None
-    ) -> None:
+    def __init__(self, session: StreamSession) -> None:
         self._session = session
-        self._on_close = on_close
         self._iter: Generator[Chunk, None, None] | None = None
         self._closed = False
 
@@ -185,8 +202,6 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
-        if self._on_close is not None:
-            self._on_close()
         if self._iter is not None:
             if self._session.final is None:
                 self._session.abort.abort()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,27 @@ def _detail_text(detail: Any) -> str:
         elif isinstance(item, str):
             parts.append(item)
     return "; ".join(parts)
+
+
+def internal_error(exc: BaseException) -> OpenAIError:
+    """An exception nobody planned for, as the call's error: the call still finishes. Its
+    text may hold anything (a key, a body), so only its type is shown; it is ``__cause__``."""
+    logging.getLogger("aikit").debug(
+        "aikit: unexpected %s inside a request", type(exc).__name__, exc_info=exc
+    )
+    error = OpenAIError(f"Unexpected error inside aikit ({type(exc).__name__}).",
+                        kind=ErrorKind.INTERNAL)
+    release_frames(exc)
+    error.__cause__ = exc
+    return error
+
+
+def release_frames(error: BaseException) -> None:
+    """Drop the frames an error drags along (its traceback and the exception it was raised
+    while handling): a result kept by user code must not pin a response or its socket."""
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
 
 
 class OpenAIError(Exception):

@@ -235,3 +235,35 @@ def test_no_aikit_thread_outlives_an_idle_period(aikit_client: OpenAI) -> None:
     ):
         time.sleep(0.05)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("aikit")]
+
+
+def test_deadline_cuts_a_tls_handshake_that_never_answers() -> None:
+    """A host that accepts TCP but never speaks TLS: the handshake is cut at the deadline."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(listener.accept()[0])
+
+    acceptor = threading.Thread(target=accept)
+    acceptor.start()
+    try:
+        with OpenAI("sk-test-key-123", f"https://127.0.0.1:{port}/v1", timeout=30,
+                    max_retries=0) as client:
+            started = time.monotonic()
+            result = client.models.list(deadline=0.5)
+            took = time.monotonic() - started
+        assert result.errors[0].is_timeout_error and took < 3.0
+    finally:
+        stop.set()
+        acceptor.join(TIMEOUT)
+        for sock in accepted:
+            sock.close()
+        listener.close()

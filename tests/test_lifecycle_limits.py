@@ -62,7 +62,7 @@ def test_one_stream_event_over_the_limit(aikit_server: FakeOpenAIServer) -> None
 def test_kill_worker_never_sends_a_queued_call(aikit_server: FakeOpenAIServer) -> None:
     """One I/O thread busy; the worker queues a second call, then is killed. A later call
     from the main thread runs after the slot frees: the killed worker's call was never sent."""
-    aikit_server.delay_next(1.0)
+    aikit_server.delay_next(10.0)  # the first call holds the only I/O slot until killed
     client = OpenAI(aikit_server.api_key, aikit_server.url, max_concurrent_requests=1)
 
     def queue_two() -> None:
@@ -152,4 +152,31 @@ def test_a_closed_form_never_sends_its_queued_calls(aikit_server: FakeOpenAIServ
     after = client.models.list(on_terminate=lambda r: None)
     assert after.wait(TIMEOUT) and after.success
     assert not [r for r in aikit_server.requests if r.path.endswith("/queued-model")]
+    client.close()
+
+
+def test_close_ends_sync_calls_on_other_threads(aikit_server: FakeOpenAIServer) -> None:
+    aikit_server.delay_next(30)
+    client = OpenAI(aikit_server.api_key, aikit_server.url, max_retries=0)
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.update(result=client.models.list()))
+    thread.start()
+    assert eventually(lambda: len(aikit_server.requests) == 1)
+    started = time.monotonic()
+    client.close()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert box["result"].errors[0].kind == "terminated"
+
+
+def test_a_killed_owners_result_ends_consistent(aikit_server: FakeOpenAIServer) -> None:
+    """No callback runs, but whoever holds the result sees it ended, cancelled."""
+    aikit_server.delay_next(30)
+    client = OpenAI(aikit_server.api_key, aikit_server.url)
+    pending, _ = in_worker(lambda: client.models.list(on_terminate=lambda r: None),
+                           name="short-lived")
+    assert eventually(lambda: len(aikit_server.requests) == 1)
+    process.kill_worker("short-lived")
+    assert pending.wait(TIMEOUT)
+    assert pending.terminated and pending.errors[0].kind == "cancelled"
     client.close()

@@ -74,3 +74,16 @@ def test_url_password_is_masked_in_repr_logs_and_errors(
     texts += [r.getMessage() for r in caplog.records]
     assert caplog.records  # the debug and retry lines were written, and checked
     assert not [t for t in texts if "hunter2secret" in t or KEY in t]
+
+
+def test_a_key_in_a_custom_header_is_masked_in_debug_logs(
+    aikit_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="aikit"), OpenAI(
+        aikit_server.api_key, aikit_server.url,
+        custom_headers={"X-Goog-Api-Key": aikit_server.api_key or ""},
+    ) as client:
+        assert client.models.list().success
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("X-Goog-Api-Key" in line for line in lines)
+    assert not [line for line in lines if (aikit_server.api_key or "") in line]

@@ -95,18 +95,29 @@ class _Connection(HTTPConnection):
 
 class _TLSConnection(HTTPSConnection):
     response_class = _InterimSkippingResponse
+    _handshake_handle: socket.socket | None = None
 
     def _new_conn(self) -> socket.socket:
         sock = _connect(self)
         sys.audit("http.client.connect", self, self.host, self.port)
+        control = current_control()
+        if control is not None:
+            # Wrapping for TLS detaches ``sock``; a duplicate of its descriptor still reaches
+            # the same connection, so an abort can cut the handshake too.
+            self._handshake_handle = sock.dup()
+            control.attach(self._handshake_handle)
         return sock
 
     def connect(self) -> None:
-        super().connect()
-        # The TLS wrapper took over the descriptor: hand the wrapped socket over instead.
-        control = current_control()
-        if control is not None and self.sock is not None:
-            control.attach(self.sock)
+        try:
+            super().connect()
+        finally:
+            handle, self._handshake_handle = self._handshake_handle, None
+            control = current_control()
+            if control is not None and self.sock is not None:
+                control.attach(self.sock)  # the wrapped socket from now on
+            if handle is not None:
+                handle.close()
 
 
 class _TrackingMixin:

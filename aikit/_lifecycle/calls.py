@@ -76,15 +76,18 @@ class Call:
     (``cancel``). ``_finished`` is only touched on the owner's thread.
     """
 
-    __slots__ = ("_delivered", "_dropped", "_finished", "_owner", "abort", "params", "result")
+    __slots__ = (
+        "_delivered", "_dropped", "_finished", "_lock", "_owner", "abort", "params", "result",
+    )
 
     def __init__(self, params: Any, result: OpenAIResult, owner: Owner) -> None:
         self.params = params
         self.result = result
         self.abort = Abortable()
         self._owner = owner
-        self._finished = False
+        self._finished = False  # a final result was claimed (delivered or cancelled)
         self._dropped = False
+        self._lock = threading.Lock()
         self._delivered = threading.Event()
 
     @property
@@ -108,9 +111,16 @@ class Call:
 
     # -- the owner's tracked request (kill_worker, form closed) ---------------------------
     def cancel(self) -> None:
-        """Owner gone: stop the I/O, deliver nothing."""
-        self._dropped = True
+        """Owner gone: stop the I/O, deliver nothing. The result still ends consistent:
+        terminated, with a ``cancelled`` error (unless it was already delivered)."""
+        with self._lock:
+            self._dropped = True
+            claimed = not self._finished
+            self._finished = True
         self.abort.abort(ErrorKind.CANCELLED)
+        if claimed:
+            self.result._complete(None, [aborted_error(ErrorKind.CANCELLED)])
+            self.result._mark_terminated()
         self._delivered.set()
         self._release()
 
@@ -137,9 +147,10 @@ class Call:
     def _deliver_final(
         self, response: HTTPResponse | None, errors: list[OpenAIError], data: Any = None
     ) -> None:
-        if self._finished or self._dropped:
-            return
-        self._finished = True
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
         result = self.result
         result._complete(response, errors)
         if data is not None:  # a stream's accumulated body

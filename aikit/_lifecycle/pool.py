@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 __all__ = ["IOPool", "PoolClosed"]
@@ -70,9 +71,10 @@ class IOPool:
         for _ in threads:
             self._jobs.put(None)
         current = threading.current_thread()
+        end = time.monotonic() + timeout
         for thread in threads:
             if thread is not current:
-                thread.join(timeout)
+                thread.join(max(0.0, end - time.monotonic()))
         return dropped
 
     @property

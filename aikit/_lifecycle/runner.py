@@ -13,11 +13,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._http.abort import Abortable, aborted_error, watchdog
+from .._http.abort import Abortable, watchdog
 from .._http.response import HTTPResponse
 from .._logging import logger, redact_headers
 from .._streaming import ChatStream, StreamSession
-from ..errors import ErrorKind, OpenAIError
+from ..errors import ErrorKind, OpenAIError, internal_error, release_frames
 from .calls import Call
 from .pool import IOPool, PoolClosed
 
@@ -34,16 +34,6 @@ R = TypeVar("R", bound="OpenAIResult")
 Outcome = Any  # HTTPResponse | StreamHandle | OpenAIError
 
 
-def internal_error(exc: BaseException) -> OpenAIError:
-    """An exception nobody planned for, as the call's error: the call still finishes."""
-    logger.debug("aikit: unexpected %s inside a request", type(exc).__name__, exc_info=exc)
-    error = OpenAIError(f"Unexpected error inside aikit: {type(exc).__name__}: "
-                        f"{str(exc)[:200]}", kind=ErrorKind.INTERNAL)
-    exc.__traceback__ = None  # the frames would keep sockets and bodies alive
-    error.__cause__ = exc
-    return error
-
-
 class Runner:
     """Runs calls for one client: owns its transport, its I/O pool and its calls in flight."""
 
@@ -57,6 +47,7 @@ class Runner:
         self._pool: IOPool | None = None
         self._lock = threading.Lock()
         self._calls: set[Call] = set()
+        self._controls: set[Abortable] = set()  # sync calls in progress (set ops are atomic)
         self._closed = False
 
     # -- entry points -------------------------------------------------------------------
@@ -65,7 +56,7 @@ class Runner:
         if params.is_async:
             return self._submit(spec, params, result_type)
         result = result_type()
-        control = Abortable()
+        control = self._sync_control()
         timer = self._start_deadline(spec, control.abort)
         try:
             if spec.stream and spec.error is None:
@@ -81,6 +72,7 @@ class Runner:
         finally:
             if timer is not None:
                 watchdog.cancel(timer)
+            self._controls.discard(control)
         result._mark_terminated()
         if params.throw:
             result.throw()
@@ -88,10 +80,23 @@ class Runner:
 
     def stream(self, spec: RequestSpec) -> ChatStream:
         """A sync iterator over a stream's chunks, on the caller's thread."""
-        control = Abortable()
+        control = self._sync_control()
         timer = self._start_deadline(spec, control.abort)
-        return ChatStream(StreamSession(self.open, spec, control),
-                          on_close=(lambda: watchdog.cancel(timer)) if timer else None)
+
+        def ended() -> None:
+            if timer is not None:
+                watchdog.cancel(timer)
+            self._controls.discard(control)
+
+        return ChatStream(StreamSession(self.open, spec, control, on_end=ended))
+
+    def _sync_control(self) -> Abortable:
+        """The switch of a call run on its caller's thread; ``close()`` cuts it too."""
+        control = Abortable()
+        if self._closed:
+            control.abort(ErrorKind.TERMINATED)
+        self._controls.add(control)
+        return control
 
     def close(self) -> None:
         """Terminate calls in flight (their on_error/on_terminate still run), never send a
@@ -103,6 +108,8 @@ class Runner:
             transport, self._transport = self._transport, None
         for call in calls:
             call.terminate()
+        for control in list(self._controls):  # sync calls and streams on other threads
+            control.abort(ErrorKind.TERMINATED)
         if pool is not None:
             pool.close()  # queued jobs belong to calls terminated above
         if transport is not None:
@@ -117,9 +124,7 @@ class Runner:
         call = Call(params, result, owner)
         result._control = call
         if not owner.track(call):
-            call.cancel()
-            result._complete(None, [aborted_error(ErrorKind.CANCELLED)])
-            result._mark_terminated()
+            call.cancel()  # the owner is gone already: a cancelled result, nothing sent
             return result
         timer = self._start_deadline(spec, call.terminate)  # time spent queued counts too
         with self._lock:
@@ -210,7 +215,7 @@ class Runner:
                     "%s %s -> %s in %.3fs (request id %s, retries taken %d, headers %s)",
                     spec.method, _shown(spec), meta.status, time.monotonic() - started,
                     meta.headers.get("x-request-id"), retries_taken,
-                    redact_headers(spec.headers),
+                    redact_headers(spec.headers, spec.secrets),
                 )
             return answer
 
@@ -224,7 +229,7 @@ class Runner:
             on_retry=on_retry,
         )
         if isinstance(outcome, OpenAIError):
-            _detach(outcome)
+            release_frames(outcome)
             if debug:
                 logger.debug("%s %s failed: %s", spec.method, _shown(spec), outcome)
         return outcome
@@ -243,14 +248,6 @@ class Runner:
                     )
                 transport = self._transport
         return transport
-
-
-def _detach(error: OpenAIError) -> None:
-    """Drop the frames an error drags along (its traceback and the exception it was raised
-    while handling): a result kept by user code must not pin a response or its socket."""
-    error.__traceback__ = None
-    error.__context__ = None
-    error.__suppress_context__ = True
 
 
 def _shown(spec: RequestSpec) -> str:
