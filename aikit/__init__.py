@@ -12,7 +12,7 @@ from . import process
 from ._logging import setup_from_env
 from ._version import __version__
 from .client import OpenAI
-from .errors import OpenAIError
+from .errors import ErrorKind, OpenAIError
 from .objects import (
     OpenAIChoice,
     OpenAIEmbedding,
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .providers import OpenAIProviders
 
 __all__ = [
+    "ErrorKind",
     "OpenAI",
     "OpenAIChatCompletionsListParameters",
     "OpenAIChatCompletionsMessagesParameters",

@@ -96,9 +96,10 @@ def release_frames(error: BaseException) -> None:
 class OpenAIError(Exception):
     """A failed request: an HTTP error status, an in-band API error, or a transport failure.
 
-    ``status`` is None when no HTTP response was received (connection refused, timeout,
-    terminated) and ``kind`` then says which (``"connection"``, ``"timeout"``,
-    ``"terminated"``, ``"stream"``, ``"cancelled"``).
+    ``kind`` (an `ErrorKind`) says what went wrong. ``status`` is the HTTP status when an
+    answer arrived: always for ``api`` errors, and also for an answer that started and then
+    broke (``protocol``, ``timeout``, ``too_large`` with status 200); None when no answer
+    arrived, and for failures while reading a stream.
     """
 
     def __init__(
@@ -123,7 +124,7 @@ class OpenAIError(Exception):
         self.request_id = request_id
         self.body = body
         self.headers = headers
-        #: An ``ErrorKind``; ``API`` whenever the server sent an HTTP status.
+        #: An ``ErrorKind``; by default ``API`` when a status is given, else ``INTERNAL``.
         self.kind: ErrorKind = ErrorKind(kind) if kind is not None else (
             ErrorKind.API if status is not None else ErrorKind.INTERNAL
         )

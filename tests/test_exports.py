@@ -15,6 +15,7 @@ NAMES = [
     "OpenAIVisionHelper", "OpenAIProviders", "OpenAIModelListResult", "OpenAIModelResult",
     "OpenAIEmbeddingsResult", "OpenAIImagesResult", "OpenAIModerationResult",
     "OpenAIFileResult", "OpenAIFileListResult", "OpenAIFileDeletedResult", "process",
+    "ErrorKind",
 ]
 
 

@@ -267,3 +267,12 @@ def test_deadline_cuts_a_tls_handshake_that_never_answers() -> None:
         for sock in accepted:
             sock.close()
         listener.close()
+
+
+def test_an_error_answer_cut_short_is_still_retried(aikit_server: FakeOpenAIServer) -> None:
+    """A 503 whose body breaks: the status alone says "retry", and nothing was accepted."""
+    aikit_server.fail_next(503)
+    aikit_server.truncate_next(after_bytes=3)
+    with OpenAI(aikit_server.api_key, aikit_server.url, max_retries=2) as client:
+        result = client.models.list()
+    assert result.success and len(aikit_server.requests) == 2

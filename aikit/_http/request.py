@@ -5,6 +5,7 @@ Pure functions of the client's settings and the call's parameters; no I/O here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -98,6 +99,7 @@ class RequestSpec:
         self.error: OpenAIError | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def is_anthropic(base_url: str) -> bool:
     host = (urlsplit(base_url).hostname or "").lower()
     return host == "anthropic.com" or host.endswith(".anthropic.com")

@@ -144,14 +144,13 @@ class Transport:
         keep_open = False
         origin = origin_of(spec.url)
         try:
-            response, origin = self._follow(spec)
-            content_type = response.headers.get("content-type", "")
-            headers = Headers(response.headers)
+            response, origin, headers = self._follow(spec)
+            content_type = headers.get("content-type", "")
             if spec.stream and response.status_code < 300 and "text/event-stream" in content_type:
                 keep_open = True
                 meta = HTTPResponse(response.status_code, response.reason or "", headers)
                 return StreamHandle(response, meta, control, origin)
-            content = _read_body(response, spec.max_bytes)
+            content = _read_body(response, headers, spec.max_bytes)
             try:
                 parsed = HTTPResponse.parse_body(content, content_type)
             except RecursionError:
@@ -166,9 +165,14 @@ class Transport:
                 response.close()
             raise
         except _IO_ERRORS as exc:  # anything else is a bug: the lifecycle reports it as one
-            if response is not None:
-                response.close()
-            status = response.status_code if response is not None else None
+            if response is None:
+                raise _map_error(exc, control, origin, None, spec.secrets) from None
+            response.close()
+            status = response.status_code
+            if status >= 300 and not control.aborted:
+                # An error answer whose body broke: its status says it all (a 503 stays
+                # retryable), so it is the answer, with no body.
+                return HTTPResponse(status, response.reason or "", headers)
             raise _map_error(exc, control, origin, status, spec.secrets) from None
         finally:
             watchdog.cancel(timer)
@@ -176,9 +180,9 @@ class Transport:
             if not keep_open:
                 control.detach()
 
-    def _follow(self, spec: RequestSpec) -> tuple[requests.Response, str]:
+    def _follow(self, spec: RequestSpec) -> tuple[requests.Response, str, Headers]:
         """Send, following up to ``MAX_REDIRECTS`` redirects; the final answer's headers are
-        read, its body is not. Returns it with its origin."""
+        read, its body is not. Returns it with its origin and its headers."""
         method, url, headers, body = spec.method, spec.url, spec.headers, spec.body
         session = spec.session or self.session
         seconds = min(spec.timeout, _MAX_SOCKET_TIMEOUT)
@@ -189,9 +193,10 @@ class Transport:
                 method, url, headers=headers, data=body, timeout=(seconds, seconds),
                 stream=True, proxies=proxies, verify=verify, allow_redirects=False,
             )
-            location = response.headers.get("location")
+            headers_in = Headers(response.raw.headers.items())
+            location = headers_in.get("location")
             if response.status_code not in _REDIRECTS or location is None:
-                return response, origin
+                return response, origin, headers_in
             response.close()
             status = response.status_code
             try:
@@ -225,9 +230,9 @@ def _without_credentials(headers: Mapping[str, str], secrets: tuple[str, ...]) -
     }
 
 
-def _read_body(response: requests.Response, max_bytes: int) -> bytes:
+def _read_body(response: requests.Response, headers: Headers, max_bytes: int) -> bytes:
     """The whole (decoded) body, refusing more than ``max_bytes`` as soon as it is exceeded."""
-    declared = response.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(response.status_code, max_bytes)
     parts: list[bytes] = []
@@ -270,8 +275,8 @@ def _map_error(
     if control.attempt_expired or _is_timeout(exc):
         return OpenAIError(f"Request timed out ({where}).", status=status, kind=ErrorKind.TIMEOUT)
     if status is not None:
-        return OpenAIError(f"The answer was cut short ({where}): {type(exc).__name__}.",
-                           status=status, kind=ErrorKind.PROTOCOL)
+        return OpenAIError(f"The answer was cut short ({where}).", status=status,
+                           kind=ErrorKind.PROTOCOL)
     if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
         exc, requests.exceptions.InvalidURL
     ):

@@ -197,8 +197,6 @@ class Runner:
 
     def open(self, spec: RequestSpec, control: Abortable) -> Outcome:
         """Send with retries: an HTTPResponse, an open StreamHandle, or an OpenAIError."""
-        from .._http.retry import run_with_retries
-
         if spec.error is not None:  # e.g. an unknown provider: nothing is sent
             return spec.error
         transport = self._get_transport()
@@ -224,7 +222,7 @@ class Runner:
             logger.info("Retrying %s %s in %.2f s after %s", spec.method, _shown(spec), delay,
                         what)
 
-        outcome = run_with_retries(
+        outcome = _retrying()(
             attempt, spec.retries, cancelled=lambda: control.aborted, sleep=control.wait,
             on_retry=on_retry,
         )
@@ -248,6 +246,19 @@ class Runner:
                     )
                 transport = self._transport
         return transport
+
+
+def _retrying() -> Any:
+    """``run_with_retries``, imported on first use (tenacity costs start-up time)."""
+    global _run_with_retries
+    if _run_with_retries is None:
+        from .._http.retry import run_with_retries
+
+        _run_with_retries = run_with_retries
+    return _run_with_retries
+
+
+_run_with_retries: Any = None
 
 
 def _shown(spec: RequestSpec) -> str:
