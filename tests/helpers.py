@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -62,3 +64,17 @@ def in_worker(fn: Callable[[], Any], name: str | None = None, timeout: float = T
     if "error" in box:
         raise box["error"]
     return box["value"], box["ident"]
+
+
+def fd_targets() -> set[str]:
+    """``fd:target`` of every open descriptor of this process (targets make a leak readable)."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            out.add(f"{fd}:{os.readlink(f'/proc/self/fd/{fd}')}")
+    return out
+
+
+def aikit_threads() -> int:
+    """Threads of aikit (I/O pool, workers, deadlines), not of the in-process fake server."""
+    return sum(1 for t in threading.enumerate() if t.name.startswith("aikit"))

@@ -7,7 +7,6 @@ memory").
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -19,24 +18,13 @@ import pytest
 from aikit import OpenAI, process
 from aikit.testing import FakeOpenAIServer
 
+from .helpers import aikit_threads, fd_targets
+
 pytestmark = pytest.mark.slow
 
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
-
-
-def fd_targets() -> set[str]:
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            out.add(f"{fd}:{os.readlink(f'/proc/self/fd/{fd}')}")
-    return out
-
-
-def client_threads() -> int:
-    """Threads of aikit (I/O pool and workers), not of the in-process fake server."""
-    return sum(1 for t in threading.enumerate() if t.name.startswith("aikit"))
 
 
 def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) -> None:
@@ -48,7 +36,7 @@ def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) ->
     with urllib.request.urlopen(urllib.request.Request(aikit_server.url + "/models",
                                                        headers=headers), timeout=10):
         pass
-    threads_before, fds_before = client_threads(), open_fds()
+    threads_before, fds_before = aikit_threads(), open_fds()
     targets_before = fd_targets()
     client = OpenAI(aikit_server.api_key, aikit_server.url, max_concurrent_requests=16)
     seen: Counter[tuple[str, int]] = Counter()
@@ -75,7 +63,7 @@ def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) ->
 
     def monitor() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], client_threads())
+            peak[0] = max(peak[0], aikit_threads())
             stop.wait(0.01)
 
     watcher = threading.Thread(target=monitor, name="monitor")
@@ -94,8 +82,8 @@ def test_thousand_callbacks_from_four_workers(aikit_server: FakeOpenAIServer) ->
         process.kill_worker(f"load-{w}")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (
-        client_threads() > threads_before or open_fds() > fds_before
+        aikit_threads() > threads_before or open_fds() > fds_before
     ):
         time.sleep(0.05)
-    assert client_threads() == threads_before
+    assert aikit_threads() == threads_before
     assert open_fds() <= fds_before, fd_targets() - targets_before

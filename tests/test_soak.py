@@ -9,8 +9,6 @@ client, the workers and the server are gone, no thread or file descriptor left b
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
 import threading
 import time
@@ -24,6 +22,8 @@ import pytest
 from aikit import OpenAI, process
 from aikit.errors import ErrorKind
 from aikit.testing import FakeOpenAIServer
+
+from .helpers import aikit_threads, fd_targets
 
 pytestmark = pytest.mark.slow
 
@@ -59,19 +59,6 @@ FINALS = ("on_response", "on_error")
 #: Faults a retry gets past (5xx, 429, a reset before any byte).
 RETRYABLE = sum(FAULTS[name][0] for name in ("503", "429 retry-after-ms", "429 retry-after",
                                              "reset"))
-
-
-def open_fds() -> set[str]:
-    """``fd:target`` of every open descriptor (targets make a leak readable)."""
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            out.add(f"{fd}:{os.readlink(f'/proc/self/fd/{fd}')}")
-    return out
-
-
-def aikit_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name.startswith("aikit"))
 
 
 @dataclass(eq=False)
@@ -226,7 +213,7 @@ def test_soak_10k_callbacks_8_workers_mixed_faults() -> None:
     with FakeOpenAIServer(api_key=KEY) as warm_server, OpenAI(KEY, warm_server.url) as warm:
         assert warm.models.list(timeout=2).success
     threads_before = set(threading.enumerate())
-    fds_before = open_fds()
+    fds_before = fd_targets()
 
     server = FakeOpenAIServer(api_key=KEY).start()
     client = OpenAI(KEY, server.url, timeout=2, max_retries=2, max_concurrent_requests=16)
@@ -263,11 +250,11 @@ def test_soak_10k_callbacks_8_workers_mixed_faults() -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         left = [t for t in threading.enumerate() if t not in threads_before]
-        if not left and len(open_fds()) <= len(fds_before):
+        if not left and len(fd_targets()) <= len(fds_before):
             break
         time.sleep(0.05)
     left = [t for t in threading.enumerate() if t not in threads_before]
-    fds_after = open_fds()
+    fds_after = fd_targets()
 
     probes = [p for p in soak.probes if p is not None]
     outcomes = Counter(
