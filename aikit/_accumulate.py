@@ -24,6 +24,9 @@ __all__ = ["ChoiceAccumulator", "merge_delta"]
 _REPLACE_KEYS = frozenset({"index", "type", "role"})
 _IDENTITY_KEYS = frozenset({"id", "name"})
 _NOT_TEXT = _REPLACE_KEYS | _IDENTITY_KEYS
+_LEAVES = frozenset({str, int, float, bool})
+#: Chunks whose meta a `ChoiceAccumulator` with ``deferred_meta`` reads in one go.
+_META_BATCH = 32
 _META_KEYS = ("id", "object", "model", "created", "system_fingerprint", "service_tier")
 
 
@@ -54,7 +57,7 @@ def _merge_value(acc: dict[str, Any], key: str, value: Any) -> None:
         _is_number(old) and _is_number(value)
     ):
         acc[key] = old + value  # text concatenates, numbers add
-    elif isinstance(old, dict) and isinstance(value, Mapping):
+    elif isinstance(old, dict) and _is_mapping(value):
         merge_delta(old, value)
     elif isinstance(old, list) and isinstance(value, list):
         _merge_list(old, value)
@@ -64,7 +67,7 @@ def _merge_value(acc: dict[str, Any], key: str, value: Any) -> None:
 
 def _merge_list(acc: list[Any], items: list[Any]) -> None:
     for item in items:
-        if isinstance(item, Mapping) and _is_int(item.get("index")):
+        if _is_mapping(item) and _is_int(item.get("index")):
             index = item["index"]
             for slot in acc:
                 if isinstance(slot, dict) and slot.get("index") == index:
@@ -84,9 +87,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_mapping(value: object) -> bool:
+    """``isinstance(value, Mapping)``, with the usual ``dict`` answered before the slow ABC."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _copy(value: Any) -> Any:
     """Copy JSON-shaped containers (much cheaper than ``copy.deepcopy``)."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if value is None or kind in _LEAVES:  # answered before the slow ABC check
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_copy(v) for v in value]
@@ -112,7 +123,6 @@ class _Choice:
         self.logprobs: dict[str, Any] | None = None
 
     def merge(self, delta: Mapping[str, Any]) -> None:
-        message = self.message
         text = self.text
         for key, value in delta.items():
             if type(value) is str and key not in _NOT_TEXT:
@@ -120,15 +130,15 @@ class _Choice:
                 if parts is None:
                     # Replaces a None or non-string value, as merge_delta would.
                     text[key] = [value]
-                    message[key] = None  # placeholder keeps the key order
+                    self.message[key] = None  # placeholder keeps the key order
                 else:
                     parts.append(value)
             elif key in text:
                 if value is not None:  # a non-string value replaces the text
                     del text[key]
-                    message[key] = _copy(value)
+                    self.message[key] = _copy(value)
             else:
-                _merge_value(message, key, value)
+                _merge_value(self.message, key, value)
 
     def snapshot(self) -> dict[str, Any]:
         merged = _copy(self.message)
@@ -190,18 +200,28 @@ class ChoiceAccumulator:
     ``stream_options.include_usage`` adds at the end (``"choices": []``).
     """
 
-    __slots__ = ("_choices", "_last_finish_reason", "chunks", "meta", "usage")
+    __slots__ = ("_choices", "_last_finish_reason", "_meta", "_pending", "chunks", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, *, deferred_meta: bool = False) -> None:
+        """``deferred_meta``: the chunks are kept unchanged after `add` (a stream's parsed
+        chunks, read-only results once handed out), so their meta keys are read a batch at a
+        time, from the last chunk back, rather than six lookups per chunk."""
         self._choices: dict[int, _Choice] = {}
         self._last_finish_reason: Any = None
+        self._meta: dict[str, Any] = {}
+        self._pending: list[Mapping[str, Any]] | None = [] if deferred_meta else None
         self.chunks = 0
         """Number of chunks added."""
         self.usage: dict[str, Any] | None = None
         """The last non-null ``usage`` seen."""
-        self.meta: dict[str, Any] = {}
+
+    @property
+    def meta(self) -> dict[str, Any]:
         """``id``, ``object``, ``model``, ``created``, ``system_fingerprint``, ``service_tier``:
         the last non-empty value of each (Azure's first chunk has ``id: ""``, ``model: ""``)."""
+        if self._pending:
+            self._fold_meta()
+        return self._meta
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one parsed chunk.
@@ -209,41 +229,73 @@ class ChoiceAccumulator:
         Raises:
             TypeError: ``chunk`` is not a JSON object (a malformed chunk).
         """
-        if not isinstance(chunk, Mapping):
+        if type(chunk) is not dict and not isinstance(chunk, Mapping):
             raise TypeError(f"chunk must be a JSON object, not {type(chunk).__name__}")
         self.chunks += 1
-        meta = self.meta
-        for key in _META_KEYS:
-            value = chunk.get(key)
-            if value is not None and value != "":
-                meta[key] = value
-        usage = chunk.get("usage")
+        get = chunk.get
+        pending = self._pending
+        if pending is None:
+            meta = self._meta
+            for key in _META_KEYS:
+                value = get(key)
+                if value is not None and value != "":
+                    meta[key] = value
+        else:
+            pending.append(chunk)
+            if len(pending) >= _META_BATCH:
+                self._fold_meta()
+        usage = get("usage")
         if usage is not None:
             self.usage = _copy(usage)
-        choices = chunk.get("choices")
+        choices = get("choices")
         if not isinstance(choices, list):
             return
+        states = self._choices
         for raw in choices:
-            if not isinstance(raw, Mapping):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
                 continue
             index = raw.get("index", 0)
-            if not _is_int(index):
+            if type(index) is not int and not _is_int(index):
                 index = 0
-            state = self._choices.get(index)
+            state = states.get(index)
             if state is None:
-                state = self._choices[index] = _Choice(index)
+                state = states[index] = _Choice(index)
             delta = raw.get("delta")
-            if isinstance(delta, Mapping):
+            if type(delta) is dict or (delta is not None and isinstance(delta, Mapping)):
                 state.merge(delta)
             finish_reason = raw.get("finish_reason")
             if finish_reason is not None:
                 state.finish_reason = finish_reason
                 self._last_finish_reason = finish_reason
             logprobs = raw.get("logprobs")
-            if isinstance(logprobs, Mapping):
+            if logprobs is not None and _is_mapping(logprobs):
                 if state.logprobs is None:
                     state.logprobs = {}
                 merge_delta(state.logprobs, logprobs)
+
+    def _fold_meta(self) -> None:
+        """Leave in ``meta`` what `add` would have left there chunk by chunk: each key's last
+        non-empty value, and keys new to ``meta`` inserted in the order they first appeared."""
+        pending = self._pending
+        if not pending:
+            return
+        meta = self._meta
+        new: list[tuple[int, int, str, Any]] = []
+        for rank, key in enumerate(_META_KEYS):
+            for chunk in reversed(pending):
+                value = chunk.get(key)
+                if value is not None and value != "":
+                    break
+            else:
+                continue
+            if key in meta:
+                meta[key] = value
+            else:
+                first = next(i for i, c in enumerate(pending) if c.get(key) not in (None, ""))
+                new.append((first, rank, key, value))
+        for _, _, key, value in sorted(new, key=lambda item: item[:2]):
+            meta[key] = value
+        pending.clear()
 
     def choices(self) -> list[dict[str, Any]]:
         """The accumulated choices, sorted by index: ``{"index", "message", "finish_reason"}``.

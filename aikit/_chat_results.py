@@ -7,10 +7,11 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._from_api import choice_from_api
 from ._http.response import HTTPResponse
 from ._results_base import OpenAIResult
 from .errors import ErrorKind, OpenAIError
-from .objects import OpenAIChoice, OpenAIMessage, choice_from_api
+from .objects import OpenAIChoice, OpenAIMessage
 
 __all__ = ["OpenAIChatCompletionsResult", "OpenAIChatCompletionsStreamResult"]
 
@@ -27,21 +28,28 @@ class OpenAIChatCompletionsResult(OpenAIResult):
 
     @property
     def choices(self) -> list[OpenAIChoice]:
-        body = self.body
-        cached = self._choices_cache
-        if cached is not None and cached[0] is body:
-            return list(cached[1])
-        raw = body.get("choices") if isinstance(body, dict) else None
-        items = raw if isinstance(raw, list) else []
-        built = [choice_from_api(c) for c in items if isinstance(c, dict)]
-        self._choices_cache = (body, built)
-        return list(built)
+        return list(self._built_choices())
 
     @property
     def choice(self) -> OpenAIChoice | None:
         """The first choice, or None."""
-        choices = self.choices
-        return choices[0] if choices else None
+        built = self._built_choices()
+        return built[0] if built else None
+
+    def _built_choices(self) -> list[OpenAIChoice]:
+        """The choices of the current body, built once (not to be handed out: callers copy)."""
+        body = self.body
+        cached = self._choices_cache
+        if cached is not None and cached[0] is body:
+            return cached[1]
+        raw = body.get("choices") if isinstance(body, dict) else None
+        built: list[OpenAIChoice] = []
+        if isinstance(raw, list):
+            for c in raw:
+                if isinstance(c, dict):
+                    built.append(choice_from_api(c))
+        self._choices_cache = (body, built)
+        return built
 
 
 _S = TypeVar("_S", bound="OpenAIChatCompletionsStreamResult")
@@ -64,13 +72,11 @@ class OpenAIChatCompletionsStreamResult(OpenAIChatCompletionsResult):
     @classmethod
     def chunk(cls: type[_S], data: Mapping[str, Any], response: HTTPResponse | None = None) -> _S:
         """The result handed to ``on_data`` for one ``data:`` event."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"a stream chunk must be a dict, not {type(data).__name__}")
-        return cls(
-            response=response,
-            terminated=False,
-            data=data if isinstance(data, dict) else dict(data),
-        )
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"a stream chunk must be a dict, not {type(data).__name__}")
+            data = data if isinstance(data, dict) else dict(data)
+        return cls(response=response, terminated=False, data=data)
 
     @classmethod
     def final(

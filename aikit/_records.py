@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 __all__ = ["Record", "snake_case"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_R = TypeVar("_R", bound="Record")
+#: Per class: the field names `Record._from_dict` may pass straight to ``__attrs_init__``
+#: (empty when the class needs its full constructor).
+_PLAIN_FIELDS: dict[type, frozenset[str]] = {}
 
 
 def snake_case(key: str) -> str:
@@ -55,6 +59,38 @@ class Record:
             else:
                 extra[key] = value
         self.__attrs_init__(**known, extra=extra)
+
+    @classmethod
+    def _from_dict(cls: type[_R], data: dict[str, Any]) -> _R:
+        """``cls(data)``, built faster when every key is a field name or a lower-case extra key.
+
+        A stream builds a message and a choice for every chunk it reads, so the per-key merging
+        and camelCase lookups of ``__init__`` are skipped. Anything else (aliases, camelCase or
+        ``extra`` keys, a subclass constructor) goes through ``cls(data)``. Validators,
+        converters and ``__attrs_post_init__`` still run.
+        """
+        fields = _PLAIN_FIELDS.get(cls)
+        if fields is None:
+            plain = not cls._aliases and cls.__init__ is Record.__init__
+            fields = _PLAIN_FIELDS[cls] = cls._field_names() - {"extra"} if plain else frozenset()
+        if not fields:
+            return cls(data)
+        if data.keys() <= fields:  # the usual case: fields only, nothing for ``extra``
+            self = cls.__new__(cls)
+            self.__attrs_init__(**data, extra={})
+            return self
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in fields:
+                known[key] = value
+            elif key.islower() and key != "extra":  # snake_case(key) is key: an extra key
+                extra[key] = value
+            else:
+                return cls(data)
+        self = cls.__new__(cls)
+        self.__attrs_init__(**known, extra=extra)
+        return self
 
     @classmethod
     def _merge_input(

@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._accumulate import ChoiceAccumulator
 from ._chat_results import OpenAIChatCompletionsStreamResult
 from ._http.abort import Abortable
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["ChatStream", "Opener", "StreamSession"]
 
 Chunk = OpenAIChatCompletionsStreamResult
+#: The scanner json.loads runs, configured as json.loads configures it.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+#: A chunk's constructor takes (response, errors, terminated, control, data): passed by
+#: position, since parsing keywords costs as much as the rest of building a chunk.
+_POSITIONAL = tuple(a.alias for a in attrs.fields(Chunk) if a.init) == (
+    "response", "errors", "terminated", "control", "data")
 #: Sends the request with retries: the open stream, a plain answer, or the final error.
 Opener = Callable[["RequestSpec", Abortable], "StreamHandle | HTTPResponse | OpenAIError"]
 
@@ -45,28 +53,32 @@ class StreamSession:
     def chunks(self) -> Generator[Chunk, None, None]:
         """The chunks; afterwards ``final`` is set, whatever happened (a bug included)."""
         try:
-            yield from self._chunks()
+            yield from self._open_chunks()
         except Exception as exc:
             self.final = Chunk.final([], errors=[internal_error(exc)])
         finally:  # drained, closed, or garbage-collected: release the call's resources
             if self._on_end is not None:
                 self._on_end()
 
-    def _chunks(self) -> Generator[Chunk, None, None]:
+    def _open_chunks(self) -> Iterator[Chunk]:
+        """Send the request and return what yields its chunks (a plain function: one
+        generator less for every chunk to pass through); ``final`` is set when none will."""
         if self._spec.error is not None:  # e.g. an unknown provider: nothing is sent
             self.final = Chunk.final([], errors=[self._spec.error])
-            return
+            return iter(())
         outcome = self._open(self._spec, self.abort)
         if isinstance(outcome, OpenAIError):
             self.final = Chunk.final([], errors=[outcome])
-            return
+            return iter(())
         if isinstance(outcome, HTTPResponse):
-            try:
-                yield from self._not_a_stream(outcome)
-            except Exception as exc:  # a body no accessor expected: still one final result
-                self.final = Chunk.final([], errors=[_unreadable(exc)], response=outcome)
-            return
-        yield from self._read(outcome)
+            return self._answer(outcome)
+        return self._read(outcome)
+
+    def _answer(self, response: HTTPResponse) -> Iterator[Chunk]:
+        try:
+            yield from self._not_a_stream(response)
+        except Exception as exc:  # a body no accessor expected: still one final result
+            self.final = Chunk.final([], errors=[_unreadable(exc)], response=response)
 
     def _not_a_stream(self, response: HTTPResponse) -> Iterator[Chunk]:
         """A JSON answer (an error, or a server that ignores ``stream``): a normal result,
@@ -92,10 +104,16 @@ class StreamSession:
         self.final = final
 
     def _read(self, handle: StreamHandle) -> Iterator[Chunk]:
-        decoder = SSEDecoder()
-        acc = ChoiceAccumulator()
+        # The loop runs once per event: names are bound to locals. Neither an event nor the
+        # decoder's buffer needs a size check of its own beyond ``total``: every byte they hold
+        # was counted in it first (the per-event check stays, for the order of the errors).
+        decode = SSEDecoder().decode
+        scan = _scan
+        acc = ChoiceAccumulator(deferred_meta=True)  # the parsed chunks are ours, read-only
+        add = acc.add
         meta = handle.meta
         limit = self._spec.max_bytes
+        abort = self.abort
         errors: list[OpenAIError] = []
         done = False
         total = 0
@@ -105,29 +123,34 @@ class StreamSession:
                 if total > limit:  # a stream is a body too: bounded as a whole
                     errors.append(_event_too_large(limit))
                     break
-                for event in decoder.feed(raw):
-                    data = event.data
-                    if data.startswith("[DONE]"):
-                        done = True
-                        break
-                    if len(data) > limit:
-                        errors.append(_event_too_large(limit))
-                        break
-                    parsed = _parse(data, event.event)
-                    if isinstance(parsed, OpenAIError):
-                        errors.append(parsed)
-                        break
+                for event, data, _, _ in decode(raw):
+                    try:  # `_parse`'s fast path, inlined (json.loads minus its wrapper)
+                        parsed, end = scan(data, 0) if event is None else (None, -1)
+                    except (StopIteration, ValueError, RecursionError):
+                        end = -1
+                    size = len(data)
+                    if end != size or size > limit or type(parsed) is not dict or (
+                        parsed.get("error")
+                    ):  # anything else: checked as always, [DONE] first ("[DONE" is no JSON)
+                        if data.startswith("[DONE]"):
+                            done = True
+                            break
+                        if size > limit:
+                            errors.append(_event_too_large(limit))
+                            break
+                        parsed = _parse(data, event)
+                        if isinstance(parsed, OpenAIError):
+                            errors.append(parsed)
+                            break
                     try:
-                        acc.add(parsed)
-                        chunk = Chunk.chunk(parsed, meta)
+                        add(parsed)
+                        chunk = (Chunk(meta, None, False, None, parsed) if _POSITIONAL
+                                 else Chunk(response=meta, terminated=False, data=parsed))
                     except Exception as exc:  # e.g. "usage": [1, 2] — malformed, not a crash
                         errors.append(_unreadable(exc))
                         break
                     yield chunk
-                if done or errors or self.abort.aborted:
-                    break
-                if decoder.buffered_bytes > limit:
-                    errors.append(_event_too_large(limit))
+                if done or errors or abort.reason is not None:  # ``abort.aborted``, inlined
                     break
         except OpenAIError as exc:
             release_frames(exc)
@@ -136,7 +159,7 @@ class StreamSession:
             errors.append(_unreadable(exc))
         finally:
             handle.close()
-        if not done and not errors and not self.abort.aborted:
+        if not done and not errors and not abort.aborted:
             errors.append(OpenAIError("The stream ended before [DONE] (truncated).",
                                       kind=ErrorKind.STREAM))
         final_meta = HTTPResponse(meta.status, meta.reason, meta.headers)
@@ -158,7 +181,16 @@ def _unreadable(exc: BaseException) -> OpenAIError:
 
 def _parse(data: str, event: str | None) -> dict[str, Any] | OpenAIError:
     try:
-        parsed = json.loads(data)
+        # json.loads minus its wrapper, which costs about as much as decoding a small chunk:
+        # a value that starts at 0 and ends the text is exactly what json.loads returns.
+        parsed, end = _scan(data, 0)
+        if end != len(data):
+            parsed = json.loads(data)  # whitespace after the value, or extra data
+    except StopIteration:  # no value at 0: leading whitespace, a BOM or not JSON
+        try:
+            parsed = json.loads(data)
+        except (ValueError, RecursionError):
+            return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
     except (ValueError, RecursionError):
         return OpenAIError(f"Malformed stream chunk: {data[:80]!r}", kind="stream")
     if not isinstance(parsed, dict):

@@ -167,31 +167,6 @@ class OpenAIChoice(Record):
         return ""
 
 
-def message_from_api(value: Any) -> OpenAIMessage:
-    """A message as a server sent it, never raising: what does not fit the message shape
-    (``"content": 42``, ``"role": 5``, a message that is a string) is left out, so reading a
-    reply never fails; the raw value stays in the result's ``body``."""
-    if not isinstance(value, Mapping):
-        return OpenAIMessage()
-    data = dict(value)
-    if not isinstance(data.get("content"), (str, list, type(None))):
-        data["content"] = None
-    if not isinstance(data.get("role"), (str, type(None))):
-        data["role"] = None
-    if not isinstance(data.get("text", ""), str):
-        del data["text"]
-    return OpenAIMessage(data)
-
-
-def choice_from_api(value: Mapping[str, Any]) -> OpenAIChoice:
-    """A choice as a server sent it: its ``message``/``delta`` through `message_from_api`."""
-    data = dict(value)
-    for key in ("message", "delta"):
-        if data.get(key) is not None:
-            data[key] = message_from_api(data[key])
-    return OpenAIChoice(data)
-
-
 # -- OpenAITool -----------------------------------------------------------------------------
 
 
