@@ -22,7 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from .abort import Abortable
 
-__all__ = ["Adapter", "Session", "current_control", "set_control"]
+__all__ = ["Adapter", "current_control", "set_control"]
 
 _local = threading.local()
 
@@ -163,13 +163,3 @@ class Adapter(requests.adapters.HTTPAdapter):
                 if pool is not None:
                     pool.close()
 
-
-class Session(requests.Session):
-    """A session that never looks at a redirect: the transport follows redirects itself.
-
-    Even with ``allow_redirects=False`` requests prepares the next hop for ``Response.next``,
-    reading the redirect's whole body (unbounded) and raising on a malformed ``Location``.
-    """
-
-    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Any:
-        return iter(())
