@@ -180,3 +180,18 @@ def test_a_killed_owners_result_ends_consistent(aikit_server: FakeOpenAIServer) 
     assert pending.wait(TIMEOUT)
     assert pending.terminated and pending.errors[0].kind == "cancelled"
     client.close()
+
+
+def test_close_closes_connections_of_a_pool_still_referenced(
+    aikit_server: FakeOpenAIServer,
+) -> None:
+    """urllib3 closes a dropped pool's sockets only when the pool is collected; anything that
+    still holds it (a traceback kept by a debugger or a log handler, say) would keep them
+    open. close() closes them itself."""
+    client = OpenAI(aikit_server.api_key, aikit_server.url)
+    assert client.models.list().success
+    adapter = client._runner._get_transport().session.get_adapter(aikit_server.url)
+    held = [adapter.poolmanager.pools.get(key) for key in adapter.poolmanager.pools.keys()]
+    assert held and aikit_server.open_connections == 1
+    client.close()
+    assert eventually(lambda: aikit_server.open_connections == 0), "a pooled socket stayed open"
