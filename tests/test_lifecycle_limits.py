@@ -191,7 +191,8 @@ def test_close_closes_connections_of_a_pool_still_referenced(
     client = OpenAI(aikit_server.api_key, aikit_server.url)
     assert client.models.list().success
     adapter = client._runner._get_transport().session.get_adapter(aikit_server.url)
-    held = [adapter.poolmanager.pools.get(key) for key in adapter.poolmanager.pools.keys()]
+    pools = adapter.poolmanager.pools  # a container that cannot be iterated, only its keys
+    held = [pools.get(key) for key in pools.keys()]  # noqa: SIM118
     assert held and aikit_server.open_connections == 1
     client.close()
     assert eventually(lambda: aikit_server.open_connections == 0), "a pooled socket stayed open"
