@@ -207,7 +207,7 @@ class Soak:
         self.next_call(w)
 
 
-def test_soak_10k_callbacks_8_workers_mixed_faults() -> None:
+def test_soak_10k_callbacks_8_workers_mixed_faults(capsys: pytest.CaptureFixture[str]) -> None:
     # Warm up first (lazy imports, one-time set-up), so the baseline holds only what stays;
     # the soak's own server starts after it and is stopped before the comparison.
     with FakeOpenAIServer(api_key=KEY) as warm_server, OpenAI(KEY, warm_server.url) as warm:
@@ -273,18 +273,19 @@ def test_soak_10k_callbacks_8_workers_mixed_faults() -> None:
     )
     broken = {p.index: issues for p in probes if (issues := p.problems())}
     chunks = sum(len(p.chunks) for p in probes)
-    print(
-        f"\nsoak: {len(probes)} calls {dict(Counter(p.kind for p in probes))} from {WORKERS} "
-        f"workers, {CALLS // 10} faults scripted, finished={finished}\n"
-        f"soak: {outcomes['ok']} ok, errors by kind "
-        f"{ {k: v for k, v in outcomes.items() if k != 'ok'} }, api statuses "
-        f"{dict(api_statuses)}, {chunks} on_data chunks\n"
-        f"soak: {requests - len(probes)} retries seen by the server ({requests} requests, "
-        f"{server.total_connections} connections)\n"
-        f"soak: {wall:.1f} s wall, {CALLS / wall:.0f} calls/s, peak {peak[0]} aikit threads, "
-        f"threads {len(threads_before)} -> {threading.active_count()}, "
-        f"fds {len(fds_before)} -> {len(fds_after)}"
-    )
+    with capsys.disabled():  # the figures reach the CI log, not only a failure report
+        print(
+            f"\nsoak: {len(probes)} calls {dict(Counter(p.kind for p in probes))} from {WORKERS} "
+            f"workers, {CALLS // 10} faults scripted, finished={finished}\n"
+            f"soak: {outcomes['ok']} ok, errors by kind "
+            f"{ {k: v for k, v in outcomes.items() if k != 'ok'} }, api statuses "
+            f"{dict(api_statuses)}, {chunks} on_data chunks\n"
+            f"soak: {requests - len(probes)} retries seen by the server ({requests} requests, "
+            f"{server.total_connections} connections)\n"
+            f"soak: {wall:.1f} s wall, {CALLS / wall:.0f} calls/s, peak {peak[0]} aikit threads, "
+            f"threads {len(threads_before)} -> {threading.active_count()}, "
+            f"fds {len(fds_before)} -> {len(fds_after)}"
+        )
 
     assert soak.crash is None, f"a worker failed to issue its calls: {soak.crash!r}"
     unfinished = [(p.index, p.kind, p.events[-3:]) for p in probes
