@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
+
+import pytest
 
 import aikit
 
@@ -33,3 +37,28 @@ def test_import_is_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+PUBLIC_MODULES = [
+    "aikit.process", "aikit.process.tk", "aikit.process.asyncio", "aikit.testing",
+    "aikit.helpers", "aikit.resources", "aikit.results", "aikit.parameters", "aikit.objects",
+    "aikit.errors", "aikit.providers",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_every_public_module_has_a_complete_sorted_all(name: str) -> None:
+    """Each subpackage's ``__all__`` lists only names it really has, sorted, and every public
+    class it defines itself (module-level helper functions may stay internal)."""
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert exported == sorted(set(exported))
+    for attr in exported:
+        assert getattr(module, attr) is not None
+    own = [
+        attr for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and inspect.isclass(value)
+        and getattr(value, "__module__", None) == name
+    ]
+    assert sorted(set(own) - set(exported)) == []
