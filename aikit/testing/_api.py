@@ -74,6 +74,14 @@ def missing(param: str) -> APIError:
     )
 
 
+def required_model(body: JSONDict) -> str:
+    """The request's ``model``: a non-empty string, else OpenAI's 400 for a missing one."""
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise missing("model")
+    return model
+
+
 def invalid(param: str, message: str, code: str | None = "invalid_value") -> APIError:
     return APIError(400, message, param, code)
 

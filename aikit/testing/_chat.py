@@ -21,6 +21,7 @@ from ._api import (
     json_type,
     missing,
     paginate,
+    required_model,
 )
 from ._content import JSONDict, content_text, count_tokens, echo_reply, split_every, split_words
 from ._faults import DONE_EVENT
@@ -36,9 +37,7 @@ def create_chat_completion(
     state: SimState, request: RecordedRequest, params: dict[str, str]
 ) -> Response | StreamPlan:
     body = json_object(request)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise missing("model")
+    model = required_model(body)
     messages = body.get("messages")
     if messages is None:
         raise missing("messages")

@@ -9,7 +9,7 @@ import base64
 import time
 from typing import Any
 
-from ._api import APIError, Response, int_param, invalid, json_object, missing
+from ._api import APIError, Response, int_param, invalid, json_object, missing, required_model
 from ._content import (
     JSONDict,
     color_for,
@@ -48,9 +48,7 @@ def create_embeddings(
     state: SimState, request: RecordedRequest, params: dict[str, str]
 ) -> Response:
     body = json_object(request)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise missing("model")
+    model = required_model(body)
     raw = body.get("input")
     if raw is None:
         raise missing("input")
