@@ -46,7 +46,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent / "src"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # a plain checkout: import the aikit next to this folder
 

@@ -25,7 +25,7 @@ from typing import Any
 try:
     import aikit  # noqa: F401  (only checks that it is importable)
 except ImportError:  # a plain checkout: let `python samples/x.py` find the package beside it
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from aikit import OpenAI
 from aikit.testing import FakeOpenAIServer

@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AIKIT_"))}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "aikit", *args], capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=ROOT)
 
@@ -34,7 +34,7 @@ def test_demo_says_it_uses_the_simulator_first() -> None:
 
 def test_serve_prints_its_url_first() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(ROOT / "src")
     proc = subprocess.Popen([sys.executable, "-m", "aikit", "serve"], stdout=subprocess.PIPE,
                             text=True, env=env)
     try:

@@ -42,7 +42,7 @@ def test_aikit_log_env_enables_masked_debug_logging(aikit_server: FakeOpenAIServ
 
     code = (f"import aikit; c = aikit.OpenAI({SECRET!r}, {aikit_server.url!r}); "
             "print(c.models.list().status)")
-    root = str(pathlib.Path(__file__).resolve().parents[1])
+    root = str(pathlib.Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "AIKIT_LOG": "debug", "PYTHONPATH": root}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=60)
