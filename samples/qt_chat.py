@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from _common import DEFAULT_MODEL, SELF_TEST_TIMEOUT, open_client, parse_args
 
 try:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtGui import QCloseEvent, QColor, QTextCharFormat, QTextCursor
     from PySide6.QtWidgets import (
         QApplication,
@@ -48,7 +48,7 @@ SELF_TEST_PROMPT = "Hello from the Qt self-test"
 ERROR_COLOR = "#b00020"
 
 
-class ChatWindow(QWidget):  # type: ignore[misc]
+class ChatWindow(QWidget):  # type: ignore[misc, unused-ignore]  # QWidget: Any without PySide6
     """The chat UI; callbacks of its requests all run on the Qt GUI thread."""
 
     def __init__(
@@ -143,7 +143,8 @@ class ChatWindow(QWidget):  # type: ignore[misc]
 
     def answer_text(self) -> str:
         """The text of the current (or last) answer as shown in the window."""
-        return self._answer_cursor().selectedText().replace("\u2029", "\n").rstrip("\n")
+        selected: str = self._answer_cursor().selectedText()  # typed even without PySide6
+        return selected.replace("\u2029", "\n").rstrip("\n")
 
     def transcript(self) -> str:
         return str(self.view.toPlainText())
@@ -227,7 +228,7 @@ class ChatWindow(QWidget):  # type: ignore[misc]
         self.status.setText(text)
 
 
-def self_test(app: QApplication, window: ChatWindow, timeout: float) -> int:
+def self_test(app: QCoreApplication, window: ChatWindow, timeout: float) -> int:
     """Send one prompt, wait for the streamed answer in the window, print it, close."""
     deadline = time.monotonic() + timeout
     outcome = [1]

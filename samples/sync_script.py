@@ -30,7 +30,8 @@ def run(client: OpenAI, model: str) -> bool:
     print("1. models.list()")
     models = client.models.list()
     if models.success:
-        print(f"  {len(models.models)} models, e.g. " + ", ".join(m.id for m in models.models[:3]))
+        names = ", ".join(m.id or "?" for m in models.models[:3])
+        print(f"  {len(models.models)} models, e.g. {names}")
     else:
         report_errors("models.list", models)
         ok = False

@@ -47,8 +47,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 def test_every_class_builds_empty_from_dict_and_kwargs(cls: type[Any]) -> None:
     assert isinstance(cls(), cls)
     assert isinstance(cls({}), cls)
-    assert cls({"unknown_key": 1}).unknown_key == 1
-    assert cls(other=2).extra == {"other": 2}
+    assert cls({"unknown_key": 1}).extra == {"unknown_key": 1}
+    with pytest.raises(AttributeError, match="unknown_key"):
+        _ = cls({"unknown_key": 1}).unknown_key  # extra keys are not attributes
+    with pytest.raises(TypeError, match="unexpected keyword argument 'other'"):
+        cls(other=2)
+    assert cls(extra={"other": 2}).extra == {"other": 2}
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES)
@@ -66,16 +70,19 @@ def test_message_dict_kwargs_and_camel_case() -> None:
 
 
 def test_message_kwargs_override_dict_and_unknown_keys_are_kept() -> None:
-    m = OpenAIMessage({"role": "user", "content": "a", "refusal": None}, content="b", reasoning="r")
-    assert m.content == "b"
-    assert m.reasoning == "r"
-    assert m.extra == {"refusal": None, "reasoning": "r"}
+    m = OpenAIMessage(
+        {"role": "user", "content": "a", "refusal": None, "reasoning": "r"}, content="b"
+    )
+    assert (m.role, m.content, m.refusal) == ("user", "b", None)
+    assert m.extra == {"reasoning": "r"}
     with pytest.raises(AttributeError):
-        _ = m.nothing_here
+        _ = m.nothing_here  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="reasoning"):
+        OpenAIMessage(role="user", reasoning="r")  # type: ignore[call-arg]
 
 
 def test_message_from_another_message_is_a_copy() -> None:
-    m = OpenAIMessage(role="user", content="hi", annotations=[])
+    m = OpenAIMessage(role="user", content="hi", annotations=[], extra={"x": 1})
     n = OpenAIMessage(m)
     assert n is not m
     assert n.to_body() == m.to_body()
@@ -292,9 +299,9 @@ def test_tool_function_level_extras_and_handler_are_not_sent() -> None:
     def handler(args: dict[str, Any]) -> str:
         return "ok"
 
-    t = OpenAITool(name="f", parameters=SCHEMA, handler=handler, required=["x"])
+    t = OpenAITool({"name": "f", "parameters": SCHEMA, "handler": handler, "required": ["x"]})
     assert t.handler is handler
-    assert t.required == ["x"]
+    assert t.extra == {"required": ["x"]}
     assert t.to_body() == {"type": "function", "function": {"name": "f", "parameters": SCHEMA}}
 
 
@@ -340,7 +347,7 @@ def test_builtin_tool_passes_its_fields_but_not_strict_or_handler() -> None:
         {"type": "web_search", "search_context_size": "low", "strict": True, "handler": print}
     )
     assert t.to_body() == {"type": "web_search", "search_context_size": "low"}
-    fs = OpenAITool(type="file_search", name="", vector_store_ids=["vs_1"])
+    fs = OpenAITool(type="file_search", name="", extra={"vector_store_ids": ["vs_1"]})
     assert fs.to_body() == {"type": "file_search", "vector_store_ids": ["vs_1"]}
 
 
@@ -447,7 +454,7 @@ def test_image_url_download_with_urllib(monkeypatch: pytest.MonkeyPatch) -> None
 def test_model() -> None:
     m = OpenAIModel({"id": "gpt-4o", "created": 1, "object": "model", "owned_by": "openai"})
     assert (m.id, m.created, m.object, m.owned_by) == ("gpt-4o", 1, "model", "openai")
-    assert OpenAIModel(id="x", ownedBy="me").owned_by == "me"
+    assert OpenAIModel({"id": "x", "ownedBy": "me"}).owned_by == "me"  # 4D keys in a dict
 
 
 def test_moderation_item_and_category_score_alias() -> None:
@@ -472,7 +479,7 @@ def test_moderation_item_and_category_score_alias() -> None:
     assert item.category_applied_input_types == {"violence": ["text"]}
     assert OpenAIModeration(id="x").item is None
     assert OpenAIModeration(results=[]).item is None
-    assert OpenAIModerationItem(category_score={"a": 1}).category_scores == {"a": 1}
+    assert OpenAIModerationItem({"category_score": {"a": 1}}).category_scores == {"a": 1}
 
 
 def test_file_and_file_deleted() -> None:

@@ -109,7 +109,11 @@ def test_misspelt_callback_is_an_error_not_a_field(cls: type[OpenAIParameters]) 
 
 def test_base_body_is_user_then_unmodelled_keys() -> None:
     assert OpenAIParameters().body() == {}
-    assert OpenAIParameters(user="u1", seed=3, skip=None).body() == {"user": "u1", "seed": 3}
+    assert OpenAIParameters({"user": "u1", "seed": 3, "skip": None}).body() == {
+        "user": "u1", "seed": 3
+    }
+    with pytest.raises(TypeError, match="unexpected keyword argument 'seed'"):
+        OpenAIParameters(seed=3)  # type: ignore[call-arg]
 
 
 # -- chat completions -----------------------------------------------------------------------
@@ -356,7 +360,9 @@ def test_embeddings_body() -> None:
     assert OpenAIEmbeddingsParameters().body() == {}
     p = OpenAIEmbeddingsParameters(encoding_format="base64", dimensions=256, user="u")
     assert p.body() == {"user": "u", "encoding_format": "base64", "dimensions": 256}
-    assert OpenAIEmbeddingsParameters(encodingFormat="float").body() == {"encoding_format": "float"}
+    assert OpenAIEmbeddingsParameters({"encodingFormat": "float"}).body() == {
+        "encoding_format": "float"
+    }
     assert OpenAIEmbeddingsParameters(encoding_format="").body() == {}
 
 
@@ -419,7 +425,7 @@ def test_image_validation() -> None:
 
 def test_moderation_body_has_no_user() -> None:
     assert OpenAIModerationParameters(user="u").body() == {}
-    assert OpenAIModerationParameters(user="u", extra_field=1).body() == {"extra_field": 1}
+    assert OpenAIModerationParameters({"user": "u", "extra_field": 1}).body() == {"extra_field": 1}
 
 
 def test_file_parameters_form_fields() -> None:

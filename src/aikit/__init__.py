@@ -52,12 +52,16 @@ from .results import (
 )
 
 if TYPE_CHECKING:
+    from ._headers import Headers
+    from ._streaming import ChatStream
     from .helpers.chat_helper import OpenAIChatHelper
-    from .helpers.vision import OpenAIVisionHelper
+    from .helpers.vision import OpenAIVision, OpenAIVisionHelper
     from .providers import OpenAIProviders
 
 __all__ = [
+    "ChatStream",
     "ErrorKind",
+    "Headers",
     "OpenAI",
     "OpenAIChatCompletionsListParameters",
     "OpenAIChatCompletionsMessagesParameters",
@@ -92,6 +96,7 @@ __all__ = [
     "OpenAIProviders",
     "OpenAIResult",
     "OpenAITool",
+    "OpenAIVision",
     "OpenAIVisionHelper",
     "RateLimit",
     "__version__",
@@ -99,7 +104,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ChatStream": "_streaming",
+    "Headers": "_headers",
     "OpenAIChatHelper": "helpers.chat_helper",
+    "OpenAIVision": "helpers.vision",
     "OpenAIVisionHelper": "helpers.vision",
     "OpenAIProviders": "providers",
 }

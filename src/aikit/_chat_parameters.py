@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
@@ -47,14 +47,15 @@ def _to_tools(value: Any) -> list[OpenAITool] | None:
     return tools
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIChatCompletionsParameters(OpenAIParameters):
     """Options of ``chat.completions.create()``.
 
     Differences from 4D, on purpose: ``n`` and ``temperature`` are sent only when given,
-    ``stream_options`` only when streaming, an empty ``tools`` list is not sent, and fields
-    this class does not model (``seed``, ``stop``, ``max_tokens``, ``parallel_tool_calls``,
-    ...) are sent as given instead of being dropped.
+    ``stream_options`` only when streaming, an empty ``tools`` list is not sent. Every other
+    request field of the API has a field here too (``seed``, ``stop``, ``max_tokens``, ...),
+    sent when not None; keys given in a dict that the class does not model are sent as given
+    (provider extensions), unless one is a near miss of a known field (see ``OpenAIParameters``).
     """
 
     model: str = attrs.field(
@@ -86,6 +87,46 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
     service_tier: str | None = attrs.field(default=None, validator=optional(check_str))
     metadata: dict[str, str] | None = attrs.field(
         default=None, validator=optional(check_mapping)
+    )
+    # The other request fields of the spec, sent as given when not None.
+    frequency_penalty: float | None = attrs.field(
+        default=None, validator=optional(check_number, -2, 2)
+    )
+    presence_penalty: float | None = attrs.field(
+        default=None, validator=optional(check_number, -2, 2)
+    )
+    max_tokens: int | None = attrs.field(default=None, validator=optional(check_int, 1))
+    seed: int | None = attrs.field(default=None, validator=optional(check_int))
+    stop: str | Sequence[str] | None = None
+    logit_bias: Mapping[str, int] | None = attrs.field(
+        default=None, validator=optional(check_mapping)
+    )
+    logprobs: bool | None = None
+    top_logprobs: int | None = attrs.field(default=None, validator=optional(check_int, 0))
+    parallel_tool_calls: bool | None = None
+    modalities: Sequence[str] | None = None
+    audio: Mapping[str, Any] | None = attrs.field(default=None, validator=optional(check_mapping))
+    verbosity: str | None = attrs.field(default=None, validator=optional(check_str))
+    web_search_options: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=optional(check_mapping)
+    )
+    moderation: Mapping[str, Any] | None = None
+    safety_identifier: str | None = attrs.field(default=None, validator=optional(check_str))
+    prompt_cache_key: str | None = attrs.field(default=None, validator=optional(check_str))
+    prompt_cache_retention: str | None = attrs.field(
+        default=None, validator=optional(check_str)
+    )
+    prompt_cache_options: Mapping[str, Any] | None = None
+    #: Deprecated by the API in favour of ``tools``/``tool_choice``; sent as given.
+    functions: Sequence[Mapping[str, Any]] | None = None
+    function_call: str | Mapping[str, Any] | None = None
+
+    #: Fields sent as given when not None, after those with 4D's rules.
+    PLAIN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "frequency_penalty", "presence_penalty", "max_tokens", "seed", "stop", "logit_bias",
+        "logprobs", "top_logprobs", "parallel_tool_calls", "modalities", "audio", "verbosity",
+        "web_search_options", "moderation", "safety_identifier", "prompt_cache_key",
+        "prompt_cache_retention", "prompt_cache_options", "functions", "function_call",
     )
 
     def body(self) -> dict[str, Any]:
@@ -125,5 +166,6 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
             out["service_tier"] = self.service_tier
         if self.metadata is not None:
             out["metadata"] = self.metadata
+        self._add_plain(out)
         out.update(self._extra_body())
         return out

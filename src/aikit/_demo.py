@@ -29,10 +29,9 @@ def configured(args: argparse.Namespace) -> bool:
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[OpenAI]:
     if configured(args):
-        options = {"api_key": args.api_key, "base_url": args.base_url,
-                   "provider": args.provider}
-        kwargs: dict[str, str] = {k: v for k, v in options.items() if v}
-        client = OpenAI(**kwargs)
+        client = OpenAI(
+            args.api_key or None, args.base_url or None, provider=args.provider or None
+        )
         print(f"aikit demo: using {client.base_url} (key {mask_key(client.api_key) or 'none'})")
         with client:
             yield client

@@ -13,15 +13,22 @@ The classes for each endpoint derive from ``OpenAIParameters`` and validate thei
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from ._records import Record, snake_case
-from ._settings import check_callable, check_choice, check_headers, check_int, check_seconds
+from ._settings import (
+    check_callable,
+    check_choice,
+    check_headers,
+    check_int,
+    check_mapping,
+    check_seconds,
+)
 
-__all__ = ["CALLBACK_FIELDS", "OpenAIParameters", "one_of", "optional"]
+__all__ = ["CALLBACK_FIELDS", "OpenAIParameters", "near_miss", "one_of", "optional"]
 
 Callback = Callable[[Any], Any]
 P = TypeVar("P", bound="OpenAIParameters")
@@ -53,7 +60,7 @@ def one_of(*allowed: str) -> Validator:
     return validate
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIParameters(Record):
     """Options every call accepts (4D ``OpenAIParameters``)."""
 
@@ -102,6 +109,17 @@ class OpenAIParameters(Record):
     http_agent: Any = attrs.field(default=None, kw_only=True)
     #: End-user id sent in JSON bodies.
     user: str | None = attrs.field(default=None, kw_only=True)
+    #: Sent as given, last, over every other body field (a JSON body, or the upload's form).
+    extra_body: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=optional(check_mapping), kw_only=True
+    )
+    #: Added as given to the URL's query string (e.g. Azure's ``api-version``).
+    extra_query: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=optional(check_mapping), kw_only=True
+    )
+
+    #: Request fields sent as given when not None (a subclass lists its own).
+    PLAIN_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     #: Fields that steer the call and are never part of the request.
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset(
@@ -114,10 +132,13 @@ class OpenAIParameters(Record):
             "extra_headers",
             "owner",
             "http_agent",
+            "extra_body",
+            "extra_query",
         )
     )
 
-    def __attrs_post_init__(self) -> None:
+    def _check(self) -> None:
+        names = self._field_names()
         for key, value in self.extra.items():
             if callable(value) or _looks_like_callback(key):
                 hint = difflib.get_close_matches(key, _CALLBACK_NAMES, n=1)
@@ -126,13 +147,25 @@ class OpenAIParameters(Record):
                     f"unknown callback {key!r}{did_you_mean}; callbacks are "
                     "on_response, on_error, on_terminate, formula and on_data"
                 )
+            near = near_miss(snake_case(key), names)
+            if near is not None:
+                raise ValueError(
+                    f"unknown parameter {key!r} (did you mean {near!r}?); nothing was sent. "
+                    f"To send it as it is, pass extra_body={{{key!r}: ...}}"
+                )
 
     @classmethod
     def coerce(cls: type[P], params: Any = None, /, **kwargs: Any) -> P:
         """Build from None, a dict (camelCase or snake_case), or any parameters instance,
-        with keyword arguments merged over it. Raises TypeError naming ``params``."""
+        with keyword arguments merged over it. Raises TypeError naming ``params``.
+
+        Keys the class does not model go through the dict form: they are provider extensions
+        and are sent, unless one is a near miss of a known field (``ValueError``).
+        """
         if params is None:
-            return cls(**kwargs)
+            if kwargs.keys() <= cls._field_names():
+                return cls(**kwargs)
+            return cls(kwargs)
         if isinstance(params, cls) and not kwargs:
             return params
         if isinstance(params, Record):
@@ -155,11 +188,60 @@ class OpenAIParameters(Record):
         out: dict[str, Any] = {}
         if self.user:
             out["user"] = self.user
+        self._add_plain(out)
         out.update(self._extra_body())
         return out
 
-    def _extra_body(self) -> dict[str, Any]:
+    def _add_plain(self, out: dict[str, Any]) -> None:
+        for name in self.PLAIN_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+
+    def _unmodelled(self) -> dict[str, Any]:
+        """The keys given in a dict that the class does not model (None left out)."""
         return {k: v for k, v in self.extra.items() if v is not None}
+
+    def _extra_body(self) -> dict[str, Any]:
+        """What goes last in a body: the unmodelled keys, then ``extra_body`` as given."""
+        out = self._unmodelled()
+        if self.extra_body:
+            out.update(self.extra_body)
+        return out
+
+
+def near_miss(key: str, names: Iterable[str]) -> str | None:
+    """The known name ``key`` is most likely a typo of: within edit distance 2 (a swap of two
+    neighbours counts 1), and at most a third of the name's length, so short provider
+    extensions (``k``, ``tfs``) are not taken for typos; None when nothing is that close."""
+    best: tuple[int, str] | None = None
+    for name in names:
+        if name == key or abs(len(name) - len(key)) > 2:
+            continue
+        limit = min(2, len(name) // 3)
+        if limit == 0:
+            continue
+        distance = _distance(key, name, limit)
+        if distance <= limit and (best is None or (distance, name) < best):
+            best = (distance, name)
+    return None if best is None else best[1]
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance of ``a`` and ``b`` (``limit + 1`` once above it)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _looks_like_callback(key: str) -> bool:

@@ -1,8 +1,11 @@
-"""The 4D-style constructor shared by data and parameter classes.
+"""The constructor shared by data and parameter classes: typed keywords, or one 4D dict.
 
-4D code builds objects from one dict (``OpenAIMessage({"role": "user", ...})``); Python code uses
-keywords. Both work here, camelCase keys are mapped to their snake_case field, and keys a class
-does not model are kept in ``extra`` instead of being dropped.
+Python code uses keywords, checked by attrs' generated ``__init__`` (an unknown keyword is a
+``TypeError`` naming it, and mypy sees every field's type). 4D code builds objects from one dict
+(``OpenAIMessage({"role": "user", ...})``): that is the explicit alternative path, the
+positional ``data`` argument. Its camelCase keys map to their snake_case field, and keys a class
+does not model are kept in ``extra`` instead of being dropped, so provider fields survive a round
+trip. Attributes are only the fields: a typo raises ``AttributeError``; ``extra`` holds the rest.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ __all__ = ["Record", "snake_case"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _R = TypeVar("_R", bound="Record")
-#: Per class: the field names `Record._from_dict` may pass straight to ``__attrs_init__``
-#: (empty when the class needs its full constructor).
-_PLAIN_FIELDS: dict[type, frozenset[str]] = {}
+#: Per class: its field names in order, and ``{name: default}`` of those with a plain default.
+_ORDER: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, frozenset[str]] = {}
+_DEFAULTS: dict[type, dict[str, Any]] = {}
 
 
 def snake_case(key: str) -> str:
@@ -29,56 +33,92 @@ def snake_case(key: str) -> str:
     return _CAMEL.sub(r"_\1", key).lower().replace("u_r_l", "url")
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False)
 class Record:
-    """Base for attrs classes built from a dict and/or keyword arguments.
+    """Base for the attrs data and parameter classes (``@attrs.define(eq=False, kw_only=True)``).
 
-    Subclasses are ``@attrs.define(init=False)``; their fields are set from the merged input and
-    anything else lands in ``extra`` (in input order).
+    ``data`` (positional) is the 4D form: a dict, or another record, merged under the keyword
+    arguments (a keyword left at its default does not hide the dict's value).
     """
 
+    _data: Mapping[str, Any] | Record | None = attrs.field(default=None, repr=False)
+    #: Keys given in ``data`` that the class does not model, in input order.
     extra: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
 
     #: Input keys that name a field differently (e.g. 4D's ``category_score``).
     _aliases: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, data: Mapping[str, Any] | Record | None = None, /, **kwargs: Any) -> None:
-        merged = self._merge_input(data, kwargs)
-        fields = self._field_names()
+    def __attrs_post_init__(self) -> None:
+        data = self._data
+        if data is None:
+            self._check()
+            return
+        self._data = None
+        known, extra = self._split(self._normalize(self._as_dict(data)))
+        # Keywords given with the dict win over it; the merged values go through attrs'
+        # ``__init__`` once more, so converters and validators run as for keywords.
+        defaults = _defaults(type(self))
+        for name in _field_order(type(self)):
+            value = getattr(self, name)
+            default = defaults[name]
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                if value != default.factory():
+                    known[name] = value
+            elif value is not default:
+                known[name] = value
+        extra.update(self.extra)
+        type(self).__init__(self, **known, extra=extra)
+
+    def _check(self) -> None:
+        """Checks across fields, after construction (a subclass hook)."""
+
+    @classmethod
+    def _normalize(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The 4D input shapes of a class reduced to its fields (a subclass hook)."""
+        return data
+
+    @classmethod
+    def _as_dict(cls, data: object) -> dict[str, Any]:
+        if isinstance(data, Record):
+            return data.to_dict()
+        if isinstance(data, Mapping):
+            return dict(data)
+        raise TypeError(
+            f"{cls.__name__}() takes a dict or keyword arguments, not {type(data).__name__}"
+        )
+
+    @classmethod
+    def _split(cls, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(fields, extra)`` of a 4D dict: camelCase and aliases mapped to field names."""
+        fields = cls._field_names()
         known: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        for key, value in merged.items():
-            name = self._aliases.get(key) or key
+        for key, value in data.items():
+            name = cls._aliases.get(key) or key
             if name not in fields:
                 snake = snake_case(name)
-                name = self._aliases.get(snake, snake)
-            if name in fields and name != "extra":
+                name = cls._aliases.get(snake, snake)
+            if name in fields:
                 known[name] = value
             elif key == "extra" and isinstance(value, Mapping):
                 extra.update(value)
             else:
                 extra[key] = value
-        self.__attrs_init__(**known, extra=extra)
+        return known, extra
 
     @classmethod
     def _from_dict(cls: type[_R], data: dict[str, Any]) -> _R:
-        """``cls(data)``, built faster when every key is a field name or a lower-case extra key.
+        """``cls(data)``, faster when every key is a field name (what a server sends).
 
-        A stream builds a message and a choice for every chunk it reads, so the per-key merging
-        and camelCase lookups of ``__init__`` are skipped. Anything else (aliases, camelCase or
-        ``extra`` keys, a subclass constructor) goes through ``cls(data)``. Validators,
-        converters and ``__attrs_post_init__`` still run.
+        A stream builds a message and a choice for every chunk it reads, so the dict is only
+        split, and the keyword ``__init__`` runs once. Aliases, camelCase and ``extra`` keys, or a
+        class with its own input shapes, go through ``cls(data)``.
         """
-        fields = _PLAIN_FIELDS.get(cls)
-        if fields is None:
-            plain = not cls._aliases and cls.__init__ is Record.__init__
-            fields = _PLAIN_FIELDS[cls] = cls._field_names() - {"extra"} if plain else frozenset()
-        if not fields:
+        if cls._aliases or cls._normalize is not Record._normalize:
             return cls(data)
+        fields = cls._field_names()
         if data.keys() <= fields:  # the usual case: fields only, nothing for ``extra``
-            self = cls.__new__(cls)
-            self.__attrs_init__(**data, extra={})
-            return self
+            return cls(**data)
         known: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
@@ -88,55 +128,42 @@ class Record:
                 extra[key] = value
             else:
                 return cls(data)
-        self = cls.__new__(cls)
-        self.__attrs_init__(**known, extra=extra)
-        return self
-
-    @classmethod
-    def _merge_input(
-        cls, data: Mapping[str, Any] | Record | None, kwargs: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        if isinstance(data, Record):
-            merged.update(data.to_dict())
-        elif isinstance(data, Mapping):
-            merged.update(data)
-        elif data is not None:
-            raise TypeError(
-                f"{cls.__name__}() takes a dict or keyword arguments, "
-                f"not {type(data).__name__}"
-            )
-        merged.update(kwargs)
-        return merged
+        return cls(**known, extra=extra)
 
     @classmethod
     def _field_names(cls) -> frozenset[str]:
-        cached: frozenset[str] | None = cls.__dict__.get("_aikit_fields")
-        if cached is None:
-            cached = frozenset(a.name for a in attrs.fields(cls))
-            cls._aikit_fields = cached  # type: ignore[attr-defined]
-        return cached
+        """The fields an input key may name (not ``extra`` nor the ``data`` argument)."""
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = frozenset(_field_order(cls))
+        return names
 
     def to_dict(self) -> dict[str, Any]:
         """Every field that is set (not None), then ``extra``; a shallow copy."""
         out: dict[str, Any] = {}
-        for a in attrs.fields(type(self)):
-            if a.name == "extra":
-                continue
-            value = getattr(self, a.name)
+        for name in _field_order(type(self)):
+            value = getattr(self, name)
             if value is not None:
-                out[a.name] = value
+                out[name] = value
         out.update(self.extra)
         return out
 
-    def __getattr__(self, name: str) -> Any:
-        # Keys the class does not model stay readable as attributes, as in 4D.
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            extra = object.__getattribute__(self, "extra")
-        except AttributeError:
-            raise AttributeError(name) from None
-        if name in extra:
-            return extra[name]
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """``{field: default}``: a value, or the ``attrs.Factory`` that makes it."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {
+            a.name: a.default for a in attrs.fields(cls) if a.name not in ("_data", "extra")
+        }
+    return found
+
+
+def _field_order(cls: type) -> tuple[str, ...]:
+    """The field names an input key may name, in definition order."""
+    found = _ORDER.get(cls)
+    if found is None:
+        found = _ORDER[cls] = tuple(
+            a.name for a in attrs.fields(cls) if a.name not in ("_data", "extra")
+        )
+    return found

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from ._http.request import RequestSpec, build_headers, build_url
+from ._http.request import RequestSpec, build_headers, build_url, query_pairs
 from ._lifecycle.runner import Runner
 from ._logging import mask_key, mask_url
 from ._settings import (
@@ -28,6 +29,8 @@ from .errors import OpenAIError
 from .results import OpenAIResult
 
 if TYPE_CHECKING:
+    import requests
+
     from .parameters import OpenAIParameters
     from .providers import ModelRoute, OpenAIProviders
     from .resources.chat import Chat
@@ -55,8 +58,35 @@ class OpenAI:
     Settings stay writable attributes, as in 4D.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        settings = collect_settings(args, kwargs)
+    def __init__(
+        self,
+        api_key: str | Mapping[str, Any] | os.PathLike[str] | None = None,
+        base_url: str | Mapping[str, Any] | None = None,
+        *,
+        organization: str | None = None,
+        project: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        custom_headers: Mapping[str, str] | None = None,
+        http_agent: requests.Session | None = None,
+        provider: str | None = None,
+        max_concurrent_requests: int | None = None,
+        proxies: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        max_response_bytes: int | None = None,
+    ) -> None:
+        """``OpenAI(key, base_url)``, or 4D's one settings object: a dict (camelCase keys too)
+        or the path of a JSON file, as the first argument (a dict may come second, after a
+        key). Keywords win over both; what is still unset comes from ``OPENAI_*`` variables."""
+        settings = collect_settings(
+            (api_key, base_url),
+            {
+                "organization": organization, "project": project, "max_retries": max_retries,
+                "timeout": timeout, "custom_headers": custom_headers, "http_agent": http_agent,
+                "provider": provider, "max_concurrent_requests": max_concurrent_requests,
+                "proxies": proxies, "verify": verify, "max_response_bytes": max_response_bytes,
+            },
+        )
         self._providers: OpenAIProviders | None = None
         self._provider_error: OpenAIError | None = None
         provider = settings.get("provider")
@@ -200,6 +230,13 @@ class OpenAI:
     ) -> RequestSpec:
         route: ModelRoute | None = None
         error = self._provider_error
+        if params.extra_body and json_body is None and body is None:
+            raise ValueError(
+                f"`extra_body` needs a call that sends a body ({method} {path} sends none); "
+                "use extra_query for the query string"
+            )
+        if params.extra_query:
+            query = [*(query or ()), *query_pairs(params.extra_query)]
         if json_body is not None:
             model = json_body.get("model")
             if error is None and isinstance(model, str) and model:

@@ -53,7 +53,7 @@ def _check_content(_inst: Any, _attr: Any, value: Any) -> None:
         )
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIMessage(Record):
     """One chat message, as sent to and received from the API.
 
@@ -67,8 +67,16 @@ class OpenAIMessage(Record):
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    #: The model's refusal message, when it refused (replies only).
+    refusal: str | None = None
+    #: URL citations and the like (replies only).
+    annotations: list[dict[str, Any]] | None = None
+    #: Audio output (``id``, ``data``, ``transcript``, ...), when requested.
+    audio: dict[str, Any] | None = None
+    #: The deprecated single function call of older replies.
+    function_call: dict[str, Any] | None = None
 
-    def __attrs_post_init__(self) -> None:
+    def _check(self) -> None:
         text = self.extra.pop("text", None)
         if text is not None:
             self.text = text
@@ -147,7 +155,7 @@ def _to_message(value: Any) -> OpenAIMessage | None:
     raise TypeError(f"a choice message must be a dict or OpenAIMessage, not {type(value).__name__}")
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIChoice(Record):
     """One entry of ``choices``: ``message`` in a completion, ``delta`` in a stream chunk."""
 
@@ -180,7 +188,7 @@ def _plain(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAITool(Record):
     """A tool offered to the model, kept flat (4D shape) and put in the wire shape by
     ``to_body()``.
@@ -202,11 +210,8 @@ class OpenAITool(Record):
     #: Called by the chat helper for this tool's calls; never sent.
     handler: Any = None
 
-    def __init__(self, data: Mapping[str, Any] | Record | None = None, /, **kwargs: Any) -> None:
-        super().__init__(self._flatten(self._merge_input(data, kwargs)))
-
-    @staticmethod
-    def _flatten(src: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def _normalize(cls, src: dict[str, Any]) -> dict[str, Any]:
         """Reduce every accepted input shape to the flat one."""
         tool = src.get("tool")
         if isinstance(tool, (Mapping, Record)):
@@ -296,7 +301,7 @@ def _to_vector(value: Any) -> list[Any]:
     )
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIEmbedding(Record):
     """One embedding; a base64 ``embedding`` (``encoding_format="base64"``) is decoded.
 
@@ -328,7 +333,7 @@ def embedding_from_api(value: Mapping[str, Any]) -> OpenAIEmbedding:
 # -- Images ---------------------------------------------------------------------------------
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIImage(Record):
     """A generated image: a URL to download, or base64 data."""
 
@@ -398,7 +403,7 @@ def _download(url: str, session: Any, timeout: float) -> bytes | None:
 # -- Models, moderations, files -------------------------------------------------------------
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIModel(Record):
     """An entry of ``models.list()`` or the answer of ``models.retrieve()``."""
 
@@ -408,7 +413,7 @@ class OpenAIModel(Record):
     owned_by: str | None = None
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIModerationItem(Record):
     """One moderation result: ``flagged`` plus per-category flags and scores."""
 
@@ -418,6 +423,7 @@ class OpenAIModerationItem(Record):
     flagged: bool | None = None
     categories: dict[str, Any] | None = None
     category_scores: dict[str, Any] | None = None
+    category_applied_input_types: dict[str, Any] | None = None
 
     @property
     def category_score(self) -> dict[str, Any] | None:
@@ -425,7 +431,7 @@ class OpenAIModerationItem(Record):
         return self.category_scores
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIModeration(Record):
     """The answer of ``moderations.create()``; ``item`` is the first result."""
 
@@ -441,7 +447,7 @@ class OpenAIModeration(Record):
         return None
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIFile(Record):
     """An uploaded file's metadata."""
 
@@ -456,7 +462,7 @@ class OpenAIFile(Record):
     status_details: Any = None
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIFileDeleted(Record):
     """The answer of ``files.delete()``."""
 

@@ -13,12 +13,12 @@ options and those of embeddings, images, moderations and files are defined here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from ._chat_parameters import OpenAIChatCompletionsParameters
+from ._http.request import field_pairs
 from ._parameters_base import OpenAIParameters, one_of, optional
 from ._settings import check_int, check_mapping, check_str
 
@@ -35,31 +35,10 @@ __all__ = [
 ]
 
 
-# -- query and form values ---------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    """A query or form value as text; booleans as JSON spells them."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _pairs(key: str, value: Any) -> list[tuple[str, str]]:
-    """One field as (name, text) pairs: dicts become ``key[sub]``, lists repeat the key."""
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [(f"{key}[{k}]", _text(v)) for k, v in value.items() if v is not None]
-    if isinstance(value, (list, tuple)):
-        return [(key, _text(v)) for v in value if v is not None]
-    return [(key, _text(value))]
-
-
 # -- list endpoints (GET with a query string) -----------------------------------------------
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class _ListParameters(OpenAIParameters):
     """Pagination shared by the list endpoints; ``order`` is sent only when given."""
 
@@ -79,8 +58,8 @@ class _ListParameters(OpenAIParameters):
         if self.order:
             pairs.append(("order", self.order))
         pairs.extend(self._more_query())
-        for key, value in self._extra_body().items():
-            pairs.extend(_pairs(key, value))
+        for key, value in self._unmodelled().items():
+            pairs.extend(field_pairs(key, value))
         return pairs
 
     def _more_query(self) -> list[tuple[str, str]]:
@@ -91,7 +70,7 @@ class _ListParameters(OpenAIParameters):
         return dict(self.query())
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIChatCompletionsListParameters(_ListParameters):
     """Options of ``chat.completions.list()``; ``metadata={"k": "v"}`` is sent as
     ``metadata[k]=v``."""
@@ -106,16 +85,16 @@ class OpenAIChatCompletionsListParameters(_ListParameters):
         if self.model:
             pairs.append(("model", self.model))
         if self.metadata:
-            pairs.extend(_pairs("metadata", self.metadata))
+            pairs.extend(field_pairs("metadata", self.metadata))
         return pairs
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIChatCompletionsMessagesParameters(_ListParameters):
     """Options of ``chat.completions.messages.list()``."""
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIFileListParameters(_ListParameters):
     """Options of ``files.list()``."""
 
@@ -128,7 +107,7 @@ class OpenAIFileListParameters(_ListParameters):
 # -- embeddings, images, moderations, files -------------------------------------------------
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIEmbeddingsParameters(OpenAIParameters):
     """Options of ``embeddings.create()`` (``input`` and ``model`` are its arguments)."""
 
@@ -149,7 +128,12 @@ class OpenAIEmbeddingsParameters(OpenAIParameters):
         return out
 
 
-@attrs.define(init=False, eq=False)
+def _no_image_stream(_inst: Any, _attr: Any, value: Any) -> None:
+    if value:
+        raise ValueError("`stream` is not supported by images.generate(): leave it unset")
+
+
+@attrs.define(eq=False, kw_only=True)
 class OpenAIImageParameters(OpenAIParameters):
     """Options of ``images.generate()``; 4D's defaults (dall-e-2, one 1024x1024 image as a URL).
 
@@ -171,6 +155,12 @@ class OpenAIImageParameters(OpenAIParameters):
         default=None, validator=optional(check_int, 0)
     )
     moderation: str | None = attrs.field(default=None, validator=optional(check_str))
+    #: Partial images of a streamed generation, which aikit does not read: only None or
+    #: False are accepted, so such a call fails here instead of on an unreadable answer.
+    stream: bool | None = attrs.field(default=None, validator=_no_image_stream)
+    partial_images: int | None = attrs.field(default=None, validator=optional(check_int, 0))
+
+    PLAIN_FIELDS: ClassVar[tuple[str, ...]] = ("partial_images",)
 
     def body(self) -> dict[str, Any]:
         """The request body without ``prompt`` (the resource adds it)."""
@@ -192,11 +182,12 @@ class OpenAIImageParameters(OpenAIParameters):
             value = getattr(self, name)
             if value is not None and value != "":
                 out[name] = value
+        self._add_plain(out)
         out.update(self._extra_body())
         return out
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIModerationParameters(OpenAIParameters):
     """Options of ``moderations.create()``: the body is ``input`` and ``model`` (added by the
     resource) plus unmodelled keys; ``user`` is not sent, as in 4D (the endpoint has none)."""
@@ -205,7 +196,7 @@ class OpenAIModerationParameters(OpenAIParameters):
         return self._extra_body()
 
 
-@attrs.define(init=False, eq=False)
+@attrs.define(eq=False, kw_only=True)
 class OpenAIFileParameters(OpenAIParameters):
     """Options of ``files.create()`` (``purpose`` is its argument).
 
@@ -242,5 +233,5 @@ class OpenAIFileParameters(OpenAIParameters):
         """Multipart text fields as (name, value) pairs, dicts flattened to ``key[sub]``."""
         pairs: list[tuple[str, str]] = []
         for key, value in self.body().items():
-            pairs.extend(_pairs(key, value))
+            pairs.extend(field_pairs(key, value))
         return pairs

@@ -13,9 +13,41 @@ from urllib.parse import urlencode, urlsplit
 from .._version import __version__
 from ..errors import OpenAIError
 
-__all__ = ["USER_AGENT", "RequestSpec", "build_headers", "build_url", "merge_headers"]
+__all__ = [
+    "USER_AGENT",
+    "RequestSpec",
+    "build_headers",
+    "build_url",
+    "field_pairs",
+    "merge_headers",
+    "query_pairs",
+]
 
 USER_AGENT = f"aikit/{__version__}"
+
+
+def _text(value: Any) -> str:
+    """A query or form value as text; booleans as JSON spells them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def field_pairs(key: str, value: Any) -> list[tuple[str, str]]:
+    """One query or form field as (name, text) pairs: dicts become ``key[sub]``, lists repeat
+    the key, None values are left out."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [(f"{key}[{k}]", _text(v)) for k, v in value.items() if v is not None]
+    if isinstance(value, (list, tuple)):
+        return [(key, _text(v)) for v in value if v is not None]
+    return [(key, _text(value))]
+
+
+def query_pairs(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every field of ``fields`` as query pairs (``extra_query``)."""
+    return [pair for key, value in fields.items() for pair in field_pairs(key, value)]
 
 
 def build_url(base: str, path: str, query: Iterable[tuple[str, str]] | None = None) -> str:

@@ -37,6 +37,7 @@ from .tools import execute_tool_call, iter_tool_specs, prepare_tool, tool_call_n
 
 if TYPE_CHECKING:
     from ..process._registry import Owner
+    from ..resources import Params
     from ..resources.chat import Chat
 
 __all__ = ["DEFAULT_MAX_TOOL_ROUNDS", "DEFAULT_NUMBER_OF_MESSAGES", "OpenAIChatHelper"]
@@ -164,7 +165,7 @@ class OpenAIChatHelper:
         return self._parameters
 
     @parameters.setter
-    def parameters(self, value: Any) -> None:
+    def parameters(self, value: Params) -> None:
         """New parameters (copied); their ``tools``, if any, replace the registered ones."""
         old_tools = self._parameters.tools
         new = _copy_parameters(OpenAIChatCompletionsParameters.coerce(value))
@@ -212,7 +213,9 @@ class OpenAIChatHelper:
 
     # -- tools -----------------------------------------------------------------------------
 
-    def register_tool(self, tool: Any, handler: Any = None) -> None:
+    def register_tool(
+        self, tool: OpenAITool | Mapping[str, Any], handler: object = None
+    ) -> None:
         """Add (or replace, by name) one tool and the handler that answers its calls.
 
         ``tool`` is an ``OpenAITool`` or a dict in any shape it accepts (OpenAI, flat,
@@ -225,7 +228,7 @@ class OpenAIChatHelper:
         if spec is not None:
             self._add(*spec)
 
-    def register_tools(self, tools: Any) -> None:
+    def register_tools(self, tools: object) -> None:
         """Register many tools at once; every 4D shape (see ``tools.iter_tool_specs``)."""
         for spec in iter_tool_specs(tools):
             self._add(*spec)
@@ -269,7 +272,9 @@ class OpenAIChatHelper:
 
     # -- prompting -------------------------------------------------------------------------
 
-    def prompt(self, prompt: str | OpenAIMessage | Mapping[str, Any]) -> Any:
+    def prompt(
+        self, prompt: str | OpenAIMessage | Mapping[str, Any]
+    ) -> OpenAIChatCompletionsResult:
         """Send ``prompt`` (a user text, or a message) with the history; see the class doc for
         what is returned in each mode (an ``OpenAIChatCompletionsResult``)."""
         message = _to_message(prompt)
@@ -293,7 +298,7 @@ class OpenAIChatHelper:
             request.on_data = functools.partial(self._chunk, chain)
         return self._send(chain)
 
-    def _send(self, chain: _Chain) -> Any:
+    def _send(self, chain: _Chain) -> OpenAIChatCompletionsResult:
         request = chain.request
         request.tools = list(self._parameters.tools or []) or None
         if request.tools is None:
@@ -310,7 +315,7 @@ class OpenAIChatHelper:
                     request.extra[key] = self._parameters.extra[key]
         return self.chat.completions.create([self._system_prompt, *self.messages], request)
 
-    def _run_sync(self, chain: _Chain) -> Any:
+    def _run_sync(self, chain: _Chain) -> OpenAIChatCompletionsResult:
         while True:
             result = self._send(chain)
             if not self._after_reply(result, chain):

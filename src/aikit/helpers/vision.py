@@ -24,7 +24,11 @@ from ..errors import OpenAIError
 from ..objects import IMAGE_DETAILS, OpenAIMessage
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..resources import Params
     from ..resources.chat import Chat
+    from ..types import VisionPromptOptions
 
 __all__ = ["OpenAIVision", "OpenAIVisionHelper", "image_mime_type"]
 
@@ -83,7 +87,9 @@ class OpenAIVisionHelper:
         self.error = error
         self.detail = _check_detail(detail)
 
-    def prompt(self, text: str, params: Any = None, **kwargs: Any) -> Any:
+    def prompt(
+        self, text: str, params: Params = None, **kwargs: Unpack[VisionPromptOptions]
+    ) -> OpenAIChatCompletionsResult:
         """Ask ``text`` about the image; returns what ``chat.completions.create`` returns.
 
         ``detail=`` ("low", "high", "auto") overrides the helper's, for this prompt only.
@@ -103,7 +109,9 @@ class OpenAIVisionHelper:
         message.add_image_url(self.image_url, detail)
         return self.chat.completions.create([message], p)
 
-    def _fail(self, p: OpenAIChatCompletionsParameters, error: OpenAIError) -> Any:
+    def _fail(
+        self, p: OpenAIChatCompletionsParameters, error: OpenAIError
+    ) -> OpenAIChatCompletionsResult:
         """A failed, terminated result; in callback mode its callbacks run on the owner."""
         result = OpenAIChatCompletionsResult()
         result._complete(None, [error])

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from .._parameters_base import OpenAIParameters
     from ..client import OpenAI
 
-__all__ = ["Resource", "path_id", "require_id"]
+__all__ = ["Params", "Resource", "path_id", "require_id"]
+
+#: The ``params`` argument of every method: a 4D dict (camelCase or snake_case keys), or a
+#: parameters object; the method's keyword arguments are merged over it.
+Params: TypeAlias = "Mapping[str, Any] | OpenAIParameters | None"
 
 
 class Resource:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._chat_parameters import OpenAIChatCompletionsParameters
 from .._chat_results import OpenAIChatCompletionsResult
@@ -14,13 +14,28 @@ from ..parameters import (
     OpenAIChatCompletionsListParameters,
     OpenAIChatCompletionsMessagesParameters,
 )
-from . import Resource, path_id
+from . import Params, Resource, path_id
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._chat_results import OpenAIChatCompletionsStreamResult
     from .._streaming import ChatStream
     from ..client import OpenAI
     from ..helpers.chat_helper import OpenAIChatHelper
     from ..helpers.vision import OpenAIVision
+    from ..types import (
+        ChatCompletionCreateOptions,
+        ChatCompletionListOptions,
+        ChatCompletionMessagesListOptions,
+        ChatCompletionStreamOptions,
+        ChatCompletionSyncStreamOptions,
+        ChatHelperOptions,
+        ResultOptions,
+    )
+
+#: The ``messages`` argument: message objects or dicts (``{"role": ..., "content": ...}``).
+MessagesInput = Iterable[OpenAIMessage | Mapping[str, Any]]
 
 __all__ = ["Chat", "Completions", "Messages"]
 
@@ -33,7 +48,7 @@ def _plain(message: dict[str, Any]) -> bool:
     return all(type(v) is str for v in message.values())
 
 
-def messages_body(messages: Any) -> list[dict[str, Any]]:
+def messages_body(messages: object) -> list[dict[str, Any]]:
     """Wire form of ``messages``: each an OpenAIMessage or a dict. Raises naming ``messages``."""
     if messages is None:
         return []
@@ -62,7 +77,12 @@ def messages_body(messages: Any) -> list[dict[str, Any]]:
 class Messages(Resource):
     __slots__ = ()
 
-    def list(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+    def list(
+        self,
+        completion_id: str,
+        params: Params = None,
+        **kwargs: Unpack[ChatCompletionMessagesListOptions],
+    ) -> OpenAIResult:
         """GET /chat/completions/{id}/messages (stored completions)."""
         segment = path_id(completion_id, "completion_id")
         p = OpenAIChatCompletionsMessagesParameters.coerce(params, **kwargs)
@@ -86,8 +106,28 @@ class Completions(Resource):
         body["messages"] = wire
         return body
 
+    @overload
     def create(
-        self, messages: Any, params: Any = None, **kwargs: Any
+        self,
+        messages: MessagesInput,
+        params: Params = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ChatCompletionStreamOptions],
+    ) -> OpenAIChatCompletionsStreamResult: ...
+
+    @overload
+    def create(
+        self,
+        messages: MessagesInput,
+        params: Params = None,
+        *,
+        stream: bool = False,
+        **kwargs: Unpack[ChatCompletionCreateOptions],
+    ) -> OpenAIChatCompletionsResult: ...
+
+    def create(
+        self, messages: MessagesInput, params: Params = None, **kwargs: Any
     ) -> OpenAIChatCompletionsResult:
         """POST /chat/completions. With ``stream=True`` and callbacks, chunks go to ``on_data``
         (and ``formula``) on the owner; without callbacks the whole stream is read and the
@@ -98,7 +138,12 @@ class Completions(Resource):
             "POST", "/chat/completions", p, _result_type(p), json_body=body, stream=p.stream
         )
 
-    def stream(self, messages: Any, params: Any = None, **kwargs: Any) -> ChatStream:
+    def stream(
+        self,
+        messages: MessagesInput,
+        params: Params = None,
+        **kwargs: Unpack[ChatCompletionSyncStreamOptions],
+    ) -> ChatStream:
         """Iterate the chunks on this thread: ``with ...stream(msgs) as s: for chunk in s``.
 
         Callbacks are not used here; ``s.result`` is the final accumulated result.
@@ -112,14 +157,20 @@ class Completions(Resource):
         stream: ChatStream = self._client._stream("POST", "/chat/completions", p, json_body=body)
         return stream
 
-    def retrieve(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+    def retrieve(
+        self, completion_id: str, params: Params = None, **kwargs: Unpack[ResultOptions]
+    ) -> OpenAIResult:
         """GET /chat/completions/{id}."""
         segment = path_id(completion_id, "completion_id")
         p = OpenAIParameters.coerce(params, **kwargs)
         return self._client._request("GET", f"/chat/completions/{segment}", p, OpenAIResult)
 
     def update(
-        self, completion_id: str, metadata: Mapping[str, str], params: Any = None, **kwargs: Any
+        self,
+        completion_id: str,
+        metadata: Mapping[str, str],
+        params: Params = None,
+        **kwargs: Unpack[ResultOptions],
     ) -> OpenAIResult:
         """POST /chat/completions/{id} with ``{"metadata": ...}``."""
         segment = path_id(completion_id, "completion_id")
@@ -131,13 +182,17 @@ class Completions(Resource):
             json_body={"metadata": dict(metadata)},
         )
 
-    def delete(self, completion_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+    def delete(
+        self, completion_id: str, params: Params = None, **kwargs: Unpack[ResultOptions]
+    ) -> OpenAIResult:
         """DELETE /chat/completions/{id}."""
         segment = path_id(completion_id, "completion_id")
         p = OpenAIParameters.coerce(params, **kwargs)
         return self._client._request("DELETE", f"/chat/completions/{segment}", p, OpenAIResult)
 
-    def list(self, params: Any = None, **kwargs: Any) -> OpenAIResult:
+    def list(
+        self, params: Params = None, **kwargs: Unpack[ChatCompletionListOptions]
+    ) -> OpenAIResult:
         """GET /chat/completions (after, limit, order, model, ``metadata`` filter)."""
         p = OpenAIChatCompletionsListParameters.coerce(params, **kwargs)
         return self._client._request("GET", "/chat/completions", p, OpenAIResult, query=p.query())
@@ -170,7 +225,10 @@ class Chat(Resource):
         return self._vision
 
     def create(
-        self, system_prompt: str = "", params: Any = None, **kwargs: Any
+        self,
+        system_prompt: str | OpenAIMessage | Mapping[str, Any] | None = "",
+        params: Params = None,
+        **kwargs: Unpack[ChatHelperOptions],
     ) -> OpenAIChatHelper:
         """A stateful conversation (4D ``OpenAIChatHelper``)."""
         from ..helpers.chat_helper import OpenAIChatHelper

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._settings import check_str
 from ..parameters import OpenAIEmbeddingsParameters
 from ..results import OpenAIEmbeddingsResult
-from . import Resource
+from . import Params, Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..types import EmbeddingCreateOptions
 
 __all__ = ["Embeddings"]
 
@@ -29,7 +35,11 @@ class Embeddings(Resource):
     __slots__ = ()
 
     def create(
-        self, input: Any, model: str = "", params: Any = None, **kwargs: Any
+        self,
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
+        model: str = "",
+        params: Params = None,
+        **kwargs: Unpack[EmbeddingCreateOptions],
     ) -> OpenAIEmbeddingsResult:
         """POST /embeddings; ``encoding_format="base64"`` is decoded to float vectors.
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .._http.multipart import MultipartBody, file_part
+from .._http.multipart import FileTypes, MultipartBody, file_part
 from .._parameters_base import OpenAIParameters
 from .._results_base import OpenAIResult
 from ..parameters import OpenAIFileListParameters, OpenAIFileParameters
 from ..results import OpenAIFileDeletedResult, OpenAIFileListResult, OpenAIFileResult
-from . import Resource, path_id
+from . import Params, Resource, path_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..types import (
+        FileCreateOptions,
+        FileDeleteOptions,
+        FileListOptions,
+        FileRetrieveOptions,
+        ResultOptions,
+    )
 
 __all__ = ["Files"]
 
@@ -18,7 +29,11 @@ class Files(Resource):
     __slots__ = ()
 
     def create(
-        self, file: Any, purpose: str, params: Any = None, **kwargs: Any
+        self,
+        file: FileTypes,
+        purpose: str,
+        params: Params = None,
+        **kwargs: Unpack[FileCreateOptions],
     ) -> OpenAIFileResult:
         """POST /files. ``file``: a path, bytes, a binary file object, or ``(filename, data)``.
 
@@ -40,24 +55,35 @@ class Files(Resource):
             "POST", "/files", p, OpenAIFileResult, body=body, content_type=body.content_type
         )
 
-    def list(self, params: Any = None, **kwargs: Any) -> OpenAIFileListResult:
+    def list(
+        self, params: Params = None, **kwargs: Unpack[FileListOptions]
+    ) -> OpenAIFileListResult:
         """GET /files (after, limit, order, purpose)."""
         p = OpenAIFileListParameters.coerce(params, **kwargs)
         return self._client._request("GET", "/files", p, OpenAIFileListResult, query=p.query())
 
-    def retrieve(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIFileResult:
+    def retrieve(
+        self, file_id: str, params: Params = None,
+        **kwargs: Unpack[FileRetrieveOptions],
+    ) -> OpenAIFileResult:
         """GET /files/{id}."""
         segment = path_id(file_id, "file_id")
         p = OpenAIParameters.coerce(params, **kwargs)
         return self._client._request("GET", f"/files/{segment}", p, OpenAIFileResult)
 
-    def delete(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIFileDeletedResult:
+    def delete(
+        self, file_id: str, params: Params = None,
+        **kwargs: Unpack[FileDeleteOptions],
+    ) -> OpenAIFileDeletedResult:
         """DELETE /files/{id}."""
         segment = path_id(file_id, "file_id")
         p = OpenAIParameters.coerce(params, **kwargs)
         return self._client._request("DELETE", f"/files/{segment}", p, OpenAIFileDeletedResult)
 
-    def content(self, file_id: str, params: Any = None, **kwargs: Any) -> OpenAIResult:
+    def content(
+        self, file_id: str, params: Params = None,
+        **kwargs: Unpack[ResultOptions],
+    ) -> OpenAIResult:
         """GET /files/{id}/content; the bytes are ``result.content``."""
         segment = path_id(file_id, "file_id")
         p = OpenAIParameters.coerce(params, **kwargs)

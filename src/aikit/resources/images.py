@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..parameters import OpenAIImageParameters
 from ..results import OpenAIImagesResult
-from . import Resource
+from . import Params, Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..types import ImageGenerateOptions
 
 __all__ = ["Images"]
 
@@ -14,7 +19,10 @@ __all__ = ["Images"]
 class Images(Resource):
     __slots__ = ()
 
-    def generate(self, prompt: str, params: Any = None, **kwargs: Any) -> OpenAIImagesResult:
+    def generate(
+        self, prompt: str, params: Params = None,
+        **kwargs: Unpack[ImageGenerateOptions],
+    ) -> OpenAIImagesResult:
         """POST /images/generations."""
         if not isinstance(prompt, str):
             raise TypeError(f"`prompt` must be a str, not {type(prompt).__name__}")

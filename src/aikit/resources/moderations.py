@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..parameters import OpenAIModerationParameters
 from ..results import OpenAIModerationResult
-from . import Resource
+from . import Params, Resource
 from .embeddings import check_input
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..types import ModerationCreateOptions
 
 __all__ = ["Moderations"]
 
@@ -16,7 +22,11 @@ class Moderations(Resource):
     __slots__ = ()
 
     def create(
-        self, input: Any, model: str = "", params: Any = None, **kwargs: Any
+        self,
+        input: str | Sequence[str] | Sequence[Mapping[str, Any]],
+        model: str = "",
+        params: Params = None,
+        **kwargs: Unpack[ModerationCreateOptions],
     ) -> OpenAIModerationResult:
         """POST /moderations; ``input`` is text, a list of texts, or content parts."""
         check_input(input)
