@@ -82,7 +82,7 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
     )
     response_format: dict[str, Any] | None = None
     tools: list[OpenAITool] | None = attrs.field(default=None, converter=_to_tools)
-    tool_choice: Any = None
+    tool_choice: str | Mapping[str, Any] | None = None
     prediction: dict[str, Any] | None = None
     service_tier: str | None = attrs.field(default=None, validator=optional(check_str))
     metadata: dict[str, str] | None = attrs.field(

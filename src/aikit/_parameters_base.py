@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    import requests
+
+    from .process import Owner
 
 from ._records import Record, snake_case
 from ._settings import (
@@ -30,7 +35,7 @@ from ._settings import (
 
 __all__ = ["CALLBACK_FIELDS", "OpenAIParameters", "near_miss", "one_of", "optional"]
 
-Callback = Callable[[Any], Any]
+Callback = Callable[[Any], object]
 P = TypeVar("P", bound="OpenAIParameters")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
@@ -104,9 +109,9 @@ class OpenAIParameters(Record):
         default=None, validator=optional(check_headers), kw_only=True
     )
     #: Where callbacks run: a process, a worker name, or a form (default: the caller's).
-    owner: Any = attrs.field(default=None, kw_only=True)
+    owner: Owner | str | int | None = attrs.field(default=None, kw_only=True)
     #: 4D ``httpAgent``: a ``requests.Session`` to send this call with.
-    http_agent: Any = attrs.field(default=None, kw_only=True)
+    http_agent: requests.Session | None = attrs.field(default=None, kw_only=True)
     #: End-user id sent in JSON bodies.
     user: str | None = attrs.field(default=None, kw_only=True)
     #: Sent as given, last, over every other body field (a JSON body, or the upload's form).

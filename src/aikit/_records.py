@@ -24,6 +24,8 @@ _R = TypeVar("_R", bound="Record")
 _ORDER: dict[type, tuple[str, ...]] = {}
 _FIELDS: dict[type, frozenset[str]] = {}
 _DEFAULTS: dict[type, dict[str, Any]] = {}
+#: Per class: True when a dict of field names may go straight to the keyword ``__init__``.
+_PLAIN: dict[type, bool] = {}
 
 
 def snake_case(key: str) -> str:
@@ -114,7 +116,12 @@ class Record:
         split, and the keyword ``__init__`` runs once. Aliases, camelCase and ``extra`` keys, or a
         class with its own input shapes, go through ``cls(data)``.
         """
-        if cls._aliases or cls._normalize is not Record._normalize:
+        plain = _PLAIN.get(cls)
+        if plain is None:
+            plain = _PLAIN[cls] = not cls._aliases and (
+                cls._normalize.__func__ is Record._normalize.__func__  # type: ignore[attr-defined]
+            )
+        if not plain:
             return cls(data)
         fields = cls._field_names()
         if data.keys() <= fields:  # the usual case: fields only, nothing for ``extra``

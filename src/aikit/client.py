@@ -106,7 +106,7 @@ class OpenAI:
         self.custom_headers: dict[str, str] = check_headers(
             settings.get("custom_headers"), "custom_headers"
         )
-        self.http_agent: Any = settings.get("http_agent")
+        self.http_agent: requests.Session | None = settings.get("http_agent")
         self.provider: str | None = provider
         self._max_concurrent = check_int(
             settings.get("max_concurrent_requests", DEFAULT_CONCURRENCY),

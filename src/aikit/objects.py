@@ -15,11 +15,14 @@ import os
 import struct
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from ._records import Record
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "OpenAIChoice",
@@ -161,7 +164,7 @@ class OpenAIChoice(Record):
 
     index: int | None = None
     finish_reason: str | None = None
-    logprobs: Any = None
+    logprobs: dict[str, Any] | None = None
     message: OpenAIMessage | None = attrs.field(default=None, converter=_to_message)
     delta: OpenAIMessage | None = attrs.field(default=None, converter=_to_message)
 
@@ -208,7 +211,7 @@ class OpenAITool(Record):
     #: Input format of a custom tool.
     format: dict[str, Any] | None = None
     #: Called by the chat helper for this tool's calls; never sent.
-    handler: Any = None
+    handler: object = None
 
     @classmethod
     def _normalize(cls, src: dict[str, Any]) -> dict[str, Any]:
@@ -341,7 +344,9 @@ class OpenAIImage(Record):
     b64_json: str | None = None
     revised_prompt: str | None = None
 
-    def as_bytes(self, session: Any = None, timeout: float = 60.0) -> bytes | None:
+    def as_bytes(
+        self, session: requests.Session | None = None, timeout: float = 60.0
+    ) -> bytes | None:
         """The image bytes, or None when they cannot be had.
 
         A URL is downloaded without the client's credentials (it is a signed public link);
@@ -459,7 +464,7 @@ class OpenAIFile(Record):
     purpose: str | None = None
     status: str | None = None
     expires_at: int | None = None
-    status_details: Any = None
+    status_details: str | None = None
 
 
 @attrs.define(eq=False, kw_only=True)

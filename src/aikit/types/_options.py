@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .._chat_results import OpenAIChatCompletionsResult, OpenAIChatCompletionsStreamResult
     from .._results_base import OpenAIResult
-    from ..process import Form, Process
+    from ..process import Owner
     from ..results import (
         OpenAIEmbeddingsResult,
         OpenAIFileDeletedResult,
@@ -78,7 +78,7 @@ class CallOptions(TypedDict, total=False):
     #: Added as given to the query string.
     extra_query: Mapping[str, Any]
     #: Where callbacks run: a process, a form, a worker's name, or a process number.
-    owner: Process | Form | str | int
+    owner: Owner | str | int
     #: 4D ``httpAgent``: the session to send this call with.
     http_agent: requests.Session
 
