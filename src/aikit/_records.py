@@ -6,6 +6,7 @@ Python code uses keywords, checked by attrs' generated ``__init__`` (an unknown 
 positional ``data`` argument. Its camelCase keys map to their snake_case field, and keys a class
 does not model are kept in ``extra`` instead of being dropped, so provider fields survive a round
 trip. Attributes are only the fields: a typo raises ``AttributeError``; ``extra`` holds the rest.
+See docs/architecture/typing.md.
 """
 
 from __future__ import annotations

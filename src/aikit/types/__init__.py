@@ -2,6 +2,7 @@
 
 ``*Fields`` are the request fields of an endpoint, generated from OpenAI's official spec by
 ``tools/gen_types.py``; ``*Options`` add the call options and callbacks typed by their result.
+How the layers fit together: docs/architecture/typing.md.
 """
 
 from __future__ import annotations
