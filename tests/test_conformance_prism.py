@@ -559,8 +559,11 @@ def test_wrong_temperature_type_refused_by_sdk_and_by_prism(
 
 
 def test_out_of_range_extra_key_sent_by_sdk_gets_422(client: OpenAI) -> None:
-    # Unmodelled keys are sent as given; Prism must catch a bad one through the SDK path too.
-    result = client.chat.completions.create(USER, frequency_penalty=5)
+    # extra_body is sent as given, unchecked; Prism must catch a bad value through that path.
+    # (The keyword frequency_penalty=5 is refused before sending: the field is modelled.)
+    with pytest.raises(ValueError, match="frequency_penalty"):
+        client.chat.completions.create(USER, frequency_penalty=5)
+    result = client.chat.completions.create(USER, extra_body={"frequency_penalty": 5})
     assert result.status == 422, result.body
     assert ["body", "frequency_penalty"] in _locations(result.body["validation"])
 

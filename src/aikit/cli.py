@@ -22,7 +22,7 @@ __all__ = ["main"]
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 
 
-class CLIError(Exception):
+class _CLIError(Exception):
     """A user-facing failure: printed as one line, exit status 1."""
 
 
@@ -40,7 +40,7 @@ def _client(args: argparse.Namespace) -> OpenAI:
 def _check(result: OpenAIResult) -> OpenAIResult:
     if not result.success:
         errors = result.errors
-        raise CLIError(str(errors[0]) if errors else f"request failed (status {result.status})")
+        raise _CLIError(str(errors[0]) if errors else f"request failed (status {result.status})")
     return result
 
 
@@ -152,7 +152,7 @@ def cmd_providers(args: argparse.Namespace) -> None:
 
     providers = OpenAIProviders()
     if providers.errors:
-        raise CLIError("; ".join(providers.errors))
+        raise _CLIError("; ".join(providers.errors))
     rows = []
     for name in providers.list():
         entry = providers.get(name) or {}
@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         COMMANDS[args.command](args)
-    except CLIError as exc:
+    except _CLIError as exc:
         print(f"aikit: error: {exc}", file=sys.stderr)
         return 1
     except (TypeError, ValueError, FileNotFoundError) as exc:
