@@ -1,8 +1,12 @@
-"""Generate ``src/aikit/types/_spec.py``: one request-field ``TypedDict`` per aikit endpoint.
+"""Generate aikit's typed modules from OpenAI's spec: request fields and stream events.
+
+``src/aikit/types/_spec.py``: one request-field ``TypedDict`` per aikit endpoint.
+``src/aikit/types/_events.py``: one attrs class per Responses stream event type (the schemas of
+``ResponseStreamEvent``), and ``event_from_api``, which builds the right one from a server dict.
 
 Why generated: the field names and value types must follow OpenAI's official spec (the one the
 Prism conformance tests use), and a script keeps them in step when that file is updated.
-``--check`` exits 1 when the committed module is stale, so a test can catch drift.
+``--check`` exits 1 when a committed module is stale, so a test can catch drift.
 
 Usage: ``python tools/gen_types.py [--check]``.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import keyword
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "prism" / "openai-openapi.aikit-v2.prism.yaml"
 OUT = ROOT / "src" / "aikit" / "types" / "_spec.py"
+EVENTS_OUT = ROOT / "src" / "aikit" / "types" / "_events.py"
 WIDTH = 100
 MAX_UNION = 4  # more distinct (non-None) types than this: `Any`, which is clearer than a guess
 
@@ -28,6 +34,9 @@ Schema = dict[str, Any]
 #: (operationId, class name, fields left out: positional arguments or explicit keywords in aikit)
 OPERATIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("createChatCompletion", "ChatCompletionCreateFields", ("messages", "stream")),
+    # chat.completions.parse(messages, response_format=Cls): the class replaces the field.
+    ("createChatCompletion", "ChatCompletionParseFields",
+     ("messages", "stream", "response_format")),
     ("listChatCompletions", "ChatCompletionListFields", ()),
     ("getChatCompletionMessages", "ChatCompletionMessagesListFields", ()),
     ("createEmbedding", "EmbeddingCreateFields", ("input", "model")),
@@ -52,6 +61,8 @@ OPERATIONS: list[tuple[str, str, tuple[str, ...]]] = [
 OVERRIDES: dict[tuple[str, str], str] = {
     ("createChatCompletion", "tools"): "Sequence[OpenAITool | Mapping[str, Any]]",
     ("createChatCompletion", "stop"): "str | Sequence[str] | None",
+    ("createResponse", "tools"): "Sequence[OpenAITool | Mapping[str, Any]]",
+    ("Getinputtokencounts", "tools"): "Sequence[OpenAITool | Mapping[str, Any]] | None",
 }
 
 HEADER = '''\
@@ -70,10 +81,16 @@ if TYPE_CHECKING:
 
 
 class Spec:
-    """The loaded spec, with `$ref` resolution and JSON-Schema-to-annotation mapping."""
+    """The loaded spec, with `$ref` resolution and JSON-Schema-to-annotation mapping.
 
-    def __init__(self, doc: Schema) -> None:
+    Request fields accept any ``Mapping``/``Sequence``; with ``received=True`` objects and arrays
+    are the concrete ``dict``/``list`` that JSON decoding gives (data read from a server).
+    """
+
+    def __init__(self, doc: Schema, *, received: bool = False) -> None:
         self.doc = doc
+        self.mapping = "dict" if received else "Mapping"
+        self.sequence = "list" if received else "Sequence"
 
     def deref(self, schema: Schema) -> tuple[Schema, str | None]:
         """Follow `$ref` chains; also return the last schema name met (to spot `Metadata`)."""
@@ -112,7 +129,7 @@ class Spec:
         """Union members of a schema: annotation strings, or a tuple of Literal values."""
         schema, ref = self.deref(schema)
         if ref == "Metadata":
-            return ["Mapping[str, str]", "None"]
+            return [f"{self.mapping}[str, str]", "None"]
         if depth > 8:
             return ["Any"]
         out: list[str | tuple[str, ...]] = []
@@ -121,8 +138,8 @@ class Spec:
                 out += self.members(branch, depth + 1)
         if len(schema.get("allOf", [])) == 1:
             out += self.members(schema["allOf"][0], depth + 1)
-        elif schema.get("allOf"):
-            out.append("Any")
+        elif schema.get("allOf"):  # e.g. `Response`: an object made of several objects
+            out.append(f"{self.mapping}[str, Any]" if self.is_object(schema) else "Any")
         types = schema.get("type", [])
         types = [types] if isinstance(types, str) else list(types)
         if not types and ("properties" in schema or "additionalProperties" in schema):
@@ -135,12 +152,22 @@ class Spec:
                 out.append("bytes" if schema.get("format") == "binary" else "str")
             elif typ == "array":
                 item = self.annotation(self.members(schema.get("items", {}), depth + 1))
-                out.append(f"Sequence[{item}]")
+                out.append(f"{self.sequence}[{item}]")
+            elif typ == "object":
+                out.append(f"{self.mapping}[str, Any]")
             else:
                 out.append(SCALARS.get(typ, "Any"))
         if not out:
             out.append("Any")
         return out
+
+    def is_object(self, schema: Schema, depth: int = 0) -> bool:
+        """Whether a schema is an object: typed so, or an `allOf` of objects only."""
+        schema, _ = self.deref(schema)
+        if schema.get("type") == "object" or "properties" in schema:
+            return True
+        parts = schema.get("allOf", [])
+        return bool(parts) and depth < 8 and all(self.is_object(p, depth + 1) for p in parts)
 
     def annotation(self, members: list[str | tuple[str, ...]]) -> str:
         """Join union members: Literals merged, `str` absorbs them, dedup, `Any` if unwieldy."""
@@ -158,13 +185,7 @@ class Spec:
         return " | ".join(plain)
 
 
-SCALARS = {
-    "integer": "int",
-    "number": "float",
-    "boolean": "bool",
-    "object": "Mapping[str, Any]",
-    "null": "None",
-}
+SCALARS = {"integer": "int", "number": "float", "boolean": "bool", "null": "None"}
 
 
 def field_type(spec: Spec, op_id: str, name: str, schemas: list[Schema]) -> str:
@@ -177,15 +198,20 @@ def field_type(spec: Spec, op_id: str, name: str, schemas: list[Schema]) -> str:
     return spec.annotation(members)
 
 
-def wrap(name: str, annotation: str, comment: str) -> list[str]:
-    """A field line, or if longer than WIDTH, its annotation broken at brackets and unions."""
-    line = f"    {name}: {annotation}{comment}"
+def wrap(name: str, annotation: str, comment: str, default: str = "") -> list[str]:
+    """A field line, or if longer than WIDTH, its annotation broken at brackets and unions.
+
+    ``default`` (e.g. `` = None``) follows the annotation; ``comment`` ends the first line.
+    """
+    line = f"    {name}: {annotation}{default}{comment}"
     if len(line) <= WIDTH:
         return [line]
     if len(split_top(annotation, " | ")) > 1:
-        return [f"    {name}: ({comment}", *block(annotation, 8), "    )"]
+        return [f"    {name}: ({comment}", *block(annotation, 8), f"    ){default}"]
     lines = block(annotation, 4)
-    return [f"    {name}: {lines[0].lstrip()}{comment}", *lines[1:]]
+    if len(lines) == 1:
+        return [f"    {name}: {lines[0].lstrip()}{default}{comment}"]
+    return [f"    {name}: {lines[0].lstrip()}{comment}", *lines[1:-1], lines[-1] + default]
 
 
 def block(expr: str, indent: int) -> list[str]:
@@ -244,7 +270,7 @@ def frozen(key: str, names: list[str]) -> list[str]:
 
 
 def generate(doc: Schema) -> str:
-    """The whole module text for the loaded spec."""
+    """The whole ``_spec.py`` text for the loaded spec."""
     spec = Spec(doc)
     ops = {
         op["operationId"]: (method.upper(), path, op)
@@ -283,24 +309,155 @@ def generate(doc: Schema) -> str:
     return "".join(out)
 
 
+EVENTS_HEADER = '''\
+# Generated by tools/gen_types.py from tests/prism/openai-openapi.aikit-v2.prism.yaml
+# (OpenAI's official OpenAPI spec). Do not edit: change the generator and run it again.
+# Long by design: one small class per event type of the spec's `ResponseStreamEvent`.
+"""Events of a streamed response (Responses API): one attrs class per event type of the spec.
+
+``event_from_api`` builds the class of a server event's ``type``. Fields default to None (a
+server may leave any out) and have no validators: building an event from server data never fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import {typing}
+
+import attrs
+
+from .._records import Record
+
+
+@attrs.define(eq=False, kw_only=True)
+class OpenAIResponsesEvent(Record):
+    """One event of a streamed response: ``type``, ``sequence_number`` and, in a subclass per
+    event type, that event's fields. An event type the spec does not (yet) define arrives as
+    this class itself, with its fields in ``extra``."""
+    type: str = ""
+    sequence_number: int | None = None
+'''
+
+EVENTS_FOOTER = '''
+
+def event_from_api(data: Mapping[str, Any]) -> OpenAIResponsesEvent:
+    """The event class of ``data["type"]`` built from ``data``; never raises.
+
+    An unknown type gives ``OpenAIResponsesEvent``, its other keys in ``extra``. So does data
+    that cannot be built (``type`` not a string, a key not a string, not a mapping), with every
+    key in ``extra`` but ``type`` and ``sequence_number`` when their values have the field's type.
+    """
+    try:
+        kind = data.get("type")
+        if isinstance(kind, str):
+            cls = EVENT_CLASSES.get(kind, OpenAIResponsesEvent)
+            return cls._from_dict(data if isinstance(data, dict) else dict(data))
+    except Exception:
+        pass
+    return _fallback(data)
+
+
+def _fallback(data: object) -> OpenAIResponsesEvent:
+    """The base event with what it can keep of ``data`` (not a mapping: in ``extra["data"]``)."""
+    try:
+        extra: dict[Any, Any] = dict(data)  # type: ignore[call-overload]
+    except Exception:
+        extra = {"data": data}
+    fields: dict[str, Any] = {}
+    if isinstance(extra.get("type"), str):
+        fields["type"] = extra.pop("type")
+    number = extra.get("sequence_number")
+    if isinstance(number, int) and not isinstance(number, bool):
+        fields["sequence_number"] = extra.pop("sequence_number")
+    try:
+        return OpenAIResponsesEvent(**fields, extra=extra)
+    except Exception:
+        return OpenAIResponsesEvent()
+'''
+
+#: Names an event field may not take: the base event's attributes and Record's.
+RESERVED = frozenset({"type", "sequence_number", "extra", "to_dict", "TYPE"})
+
+
+def stream_events(doc: Schema) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """``(class, event type, [(field, annotation)])`` per schema of ``ResponseStreamEvent``."""
+    spec = Spec(doc, received=True)
+    union, _ = spec.deref({"$ref": "#/components/schemas/ResponseStreamEvent"})
+    events = []
+    for ref in union.get("anyOf") or union["oneOf"]:
+        _, cls = spec.deref(ref)
+        props: dict[str, list[Schema]] = {}
+        spec._collect(ref, props)
+        enum = spec.deref(props["type"][-1])[0].get("enum") if "type" in props else None
+        if not cls or not enum or len(enum) != 1 or not isinstance(enum[0], str):
+            raise SystemExit(f"{cls}: `type` should be an enum of one string, not {enum}")
+        fields = []
+        for name, schemas in props.items():
+            if name in ("type", "sequence_number"):
+                continue
+            if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED:
+                raise SystemExit(f"{cls}.{name}: not usable as a field name")
+            members = spec.members(schemas[-1])
+            annotation = spec.annotation(members)
+            if annotation != "Any" and "None" not in members:
+                annotation += " | None"
+            fields.append((name, annotation))
+        events.append((cls, enum[0], fields))
+    return events
+
+
+def generate_events(doc: Schema) -> str:
+    """The whole ``_events.py`` text: the base event, a class per event type, the lookup."""
+    events = stream_events(doc)
+    lines: list[str] = []
+    for cls, kind, fields in events:
+        lines += ["", "", "@attrs.define(eq=False, kw_only=True)"]
+        lines += [f"class {cls}(OpenAIResponsesEvent):", f'    """Event ``{kind}``."""']
+        lines.append(f"    TYPE: ClassVar[str] = {json.dumps(kind)}")
+        for name, annotation in fields:
+            lines += wrap(name, annotation, "", " = None")
+    lines += ["", "", "#: Event type -> its class (an unknown type: ``OpenAIResponsesEvent``)."]
+    lines.append("EVENT_CLASSES: dict[str, type[OpenAIResponsesEvent]] = {")
+    for cls, kind, _ in events:
+        entry = f"    {json.dumps(kind)}: {cls},"
+        if len(entry) > WIDTH:
+            entry = f"    {json.dumps(kind)}: (\n        {cls}\n    ),"
+        lines.append(entry)
+    lines.append("}")
+    names = ["OpenAIResponsesEvent", "EVENT_CLASSES", "event_from_api", *(e[0] for e in events)]
+    tail = ["", "__all__ = [", *pack([json.dumps(n) + "," for n in sorted(names)], 4), "]"]
+    text = "\n".join(lines) + "\n" + EVENTS_FOOTER + "\n" + "\n".join(tail) + "\n"
+    typing = ["Any", "ClassVar", *(["Literal"] if "Literal[" in text else [])]
+    return EVENTS_HEADER.format(typing=", ".join(typing)) + text
+
+
+def load_spec() -> Schema:
+    """The parsed spec (with the C YAML loader when there is one: the file is large)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc: Schema = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)
+    return doc
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the module, or with ``--check`` report (exit 1) when the file on disk is stale."""
+    """Write the modules, or with ``--check`` report (exit 1) when a file on disk is stale."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    text = generate(yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader))
-    rel = OUT.relative_to(ROOT)
-    if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        if current != text:
-            print(f"{rel} is out of date: run python tools/gen_types.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {rel}")
-    return 0
+    doc = load_spec()
+    stale = 0
+    for out, text in ((OUT, generate(doc)), (EVENTS_OUT, generate_events(doc))):
+        rel = out.relative_to(ROOT).as_posix()
+        if args.check:
+            current = out.read_text(encoding="utf-8") if out.exists() else ""
+            if current != text:
+                print(f"{rel} is out of date: run python tools/gen_types.py", file=sys.stderr)
+                stale = 1
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        print(f"wrote {rel}")
+    return stale
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ from .objects import (
     OpenAIModel,
     OpenAIModeration,
     OpenAIModerationItem,
+    OpenAIResponse,
+    OpenAIResponseDeleted,
+    OpenAIResponseFunctionCall,
+    OpenAIResponseItem,
+    OpenAIResponseMessage,
+    OpenAIResponseReasoning,
     OpenAITool,
 )
 from .parameters import (
@@ -35,6 +41,11 @@ from .parameters import (
     OpenAIImageParameters,
     OpenAIModerationParameters,
     OpenAIParameters,
+    OpenAIResponsesCompactParameters,
+    OpenAIResponsesInputItemsParameters,
+    OpenAIResponsesInputTokensParameters,
+    OpenAIResponsesParameters,
+    OpenAIResponsesRetrieveParameters,
 )
 from .results import (
     OpenAIChatCompletionsResult,
@@ -47,14 +58,21 @@ from .results import (
     OpenAIModelListResult,
     OpenAIModelResult,
     OpenAIModerationResult,
+    OpenAIResponseDeletedResult,
+    OpenAIResponsesInputItemsResult,
+    OpenAIResponsesInputTokensResult,
+    OpenAIResponsesResult,
+    OpenAIResponsesStreamResult,
     OpenAIResult,
     RateLimit,
 )
 
 if TYPE_CHECKING:
     from ._headers import Headers
+    from ._responses_stream import ResponsesStream
     from ._streaming import ChatStream
     from .helpers.chat_helper import OpenAIChatHelper
+    from .helpers.conversation import OpenAIResponsesConversation
     from .helpers.vision import OpenAIVision, OpenAIVisionHelper
     from .providers import OpenAIProviders
 
@@ -94,11 +112,29 @@ __all__ = [
     "OpenAIModerationResult",
     "OpenAIParameters",
     "OpenAIProviders",
+    "OpenAIResponse",
+    "OpenAIResponseDeleted",
+    "OpenAIResponseDeletedResult",
+    "OpenAIResponseFunctionCall",
+    "OpenAIResponseItem",
+    "OpenAIResponseMessage",
+    "OpenAIResponseReasoning",
+    "OpenAIResponsesCompactParameters",
+    "OpenAIResponsesConversation",
+    "OpenAIResponsesInputItemsParameters",
+    "OpenAIResponsesInputItemsResult",
+    "OpenAIResponsesInputTokensParameters",
+    "OpenAIResponsesInputTokensResult",
+    "OpenAIResponsesParameters",
+    "OpenAIResponsesResult",
+    "OpenAIResponsesRetrieveParameters",
+    "OpenAIResponsesStreamResult",
     "OpenAIResult",
     "OpenAITool",
     "OpenAIVision",
     "OpenAIVisionHelper",
     "RateLimit",
+    "ResponsesStream",
     "__version__",
     "process",
 ]
@@ -110,6 +146,8 @@ _LAZY = {
     "OpenAIVision": "helpers.vision",
     "OpenAIVisionHelper": "helpers.vision",
     "OpenAIProviders": "providers",
+    "OpenAIResponsesConversation": "helpers.conversation",
+    "ResponsesStream": "_responses_stream",
 }
 
 

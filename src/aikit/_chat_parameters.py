@@ -12,7 +12,7 @@ from ._records import Record
 from ._settings import check_int, check_mapping, check_number, check_str
 from .objects import OpenAITool
 
-__all__ = ["DEFAULT_CHAT_MODEL", "OpenAIChatCompletionsParameters"]
+__all__ = ["DEFAULT_CHAT_MODEL", "OpenAIChatCompletionsParameters", "to_tools"]
 
 #: 4D's default chat model, used when none is given.
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
@@ -26,7 +26,7 @@ def _default_chat_model(value: Any) -> Any:
     return DEFAULT_CHAT_MODEL if value is None else value
 
 
-def _to_tools(value: Any) -> list[OpenAITool] | None:
+def to_tools(value: Any) -> list[OpenAITool] | None:
     """``tools`` as OpenAITool instances (dicts in any shape OpenAITool accepts)."""
     if value is None:
         return None
@@ -81,7 +81,7 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
         default=None, validator=optional(check_str)
     )
     response_format: dict[str, Any] | None = None
-    tools: list[OpenAITool] | None = attrs.field(default=None, converter=_to_tools)
+    tools: list[OpenAITool] | None = attrs.field(default=None, converter=to_tools)
     tool_choice: str | Mapping[str, Any] | None = None
     prediction: dict[str, Any] | None = None
     service_tier: str | None = attrs.field(default=None, validator=optional(check_str))
@@ -155,7 +155,7 @@ class OpenAIChatCompletionsParameters(OpenAIParameters):
         if self.response_format is not None:
             out["response_format"] = self.response_format
         # Re-converted here so tools appended to the list after construction are sent too.
-        tools = _to_tools(self.tools)
+        tools = to_tools(self.tools)
         if tools:
             out["tools"] = [tool.to_body() for tool in tools]
         if self.tool_choice is not None:

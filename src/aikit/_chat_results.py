@@ -25,6 +25,8 @@ class OpenAIChatCompletionsResult(OpenAIResult):
     _choices_cache: tuple[Any, list[OpenAIChoice]] | None = attrs.field(
         default=None, init=False
     )
+    #: The instance ``chat.completions.parse`` built from the answer (None otherwise).
+    parsed: Any = attrs.field(default=None, init=False)
 
     @property
     def choices(self) -> list[OpenAIChoice]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -21,20 +21,38 @@ from ._http.sse import SSEDecoder
 from .errors import ErrorKind, OpenAIError, internal_error, release_frames
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ._http.request import RequestSpec
     from ._http.transport import StreamHandle
 
-__all__ = ["ChatStream", "Opener", "StreamSession"]
+__all__ = [
+    "ChatStream", "EventStream", "Opener", "Session", "SessionFactory", "StreamSession",
+]
 
 Chunk = OpenAIChatCompletionsStreamResult
 #: The scanner json.loads runs, configured as json.loads configures it.
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 #: A chunk's constructor takes (response, errors, terminated, control, data): passed by
 #: position, since parsing keywords costs as much as the rest of building a chunk.
-_POSITIONAL = tuple(a.alias for a in attrs.fields(Chunk) if a.init) == (
+_POSITIONAL = tuple(a.alias for a in attrs.fields(Chunk) if a.init and not a.kw_only) == (
     "response", "errors", "terminated", "control", "data")
 #: Sends the request with retries: the open stream, a plain answer, or the final error.
 Opener = Callable[["RequestSpec", Abortable], "StreamHandle | HTTPResponse | OpenAIError"]
+
+
+class Session(Protocol):
+    """What the lifecycle reads a stream with: ``chunks()``, then ``final`` (never None once
+    the chunks are exhausted or closed). Chat streams and Responses streams both are one."""
+
+    abort: Abortable
+    final: Any
+
+    def chunks(self) -> Generator[Any, None, None]: ...
+
+
+#: Builds a session: ``(opener, spec, abort, on_end=None)``.
+SessionFactory = Callable[..., Session]
 
 
 class StreamSession:
@@ -203,30 +221,31 @@ def _parse(data: str, event: str | None) -> dict[str, Any] | OpenAIError:
     return parsed
 
 
-class ChatStream:
-    """``with client.chat.completions.stream(messages) as stream: for chunk in stream: ...``
+T = TypeVar("T")
 
-    Chunks arrive on the caller's thread; leaving the loop or the block closes the
-    connection. ``stream.result`` is then the final accumulated result.
-    """
 
-    def __init__(self, session: StreamSession) -> None:
+class EventStream(Generic[T]):
+    """``with ... as stream: for item in stream: ...``: items arrive on the caller's thread;
+    leaving the loop or the block closes the connection. ``stream.result`` is then the final
+    result. ``ChatStream`` and ``ResponsesStream`` are the two kinds."""
+
+    def __init__(self, session: Session) -> None:
         self._session = session
-        self._iter: Generator[Chunk, None, None] | None = None
+        self._iter: Generator[T, None, None] | None = None
         self._closed = False
 
-    def __enter__(self) -> ChatStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[Chunk]:
+    def __iter__(self) -> Iterator[T]:
         if self._iter is None:
             self._iter = self._session.chunks()
         return self._iter
 
-    def __next__(self) -> Chunk:
+    def __next__(self) -> T:
         return next(iter(self))
 
     def close(self) -> None:
@@ -240,9 +259,9 @@ class ChatStream:
             self._iter.close()
 
     @property
-    def result(self) -> Chunk:
+    def result(self) -> T:
         """The final result: the accumulated message, or what went wrong."""
-        final = self._session.final
+        final: T | None = self._session.final
         if final is None:
             if not self._closed:
                 for _ in self:  # drain the rest so the result is complete
@@ -250,5 +269,19 @@ class ChatStream:
                 final = self._session.final
             if final is None:
                 err = OpenAIError("The stream was closed before it ended.", kind="terminated")
-                final = self._session.final = Chunk.final([], errors=[err])
+                final = self._session.final = self._cut_short(err)
         return final
+
+    def _cut_short(self, error: OpenAIError) -> T:
+        raise NotImplementedError
+
+
+class ChatStream(EventStream[Chunk]):
+    """``with client.chat.completions.stream(messages) as stream: for chunk in stream: ...``
+
+    Chunks arrive on the caller's thread; leaving the loop or the block closes the
+    connection. ``stream.result`` is then the final accumulated result.
+    """
+
+    def _cut_short(self, error: OpenAIError) -> Chunk:
+        return Chunk.final([], errors=[error])

@@ -31,6 +31,7 @@ from .results import OpenAIResult
 if TYPE_CHECKING:
     import requests
 
+    from ._streaming import SessionFactory
     from .parameters import OpenAIParameters
     from .providers import ModelRoute, OpenAIProviders
     from .resources.chat import Chat
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .resources.images import Images
     from .resources.models import Models
     from .resources.moderations import Moderations
+    from .resources.responses import Responses
 
 __all__ = ["OpenAI"]
 
@@ -178,6 +180,12 @@ class OpenAI:
         return Moderations(self)
 
     @functools.cached_property
+    def responses(self) -> Responses:
+        from .resources.responses import Responses
+
+        return Responses(self)
+
+    @functools.cached_property
     def files(self) -> Files:
         from .resources.files import Files
 
@@ -287,16 +295,24 @@ class OpenAI:
         path: str,
         params: OpenAIParameters,
         result_type: type[R],
+        session: SessionFactory | None = None,
         **request: Any,
     ) -> R:
         """Build the call's spec (validation errors raise here, before anything is sent) and
         hand it to the lifecycle, which runs it sync or in callback mode."""
         return self._runner.run(self._prepare(method, path, params, **request), params,
-                                result_type)
+                                result_type, session)
 
-    def _stream(self, method: str, path: str, params: OpenAIParameters, **request: Any) -> Any:
-        """A sync ``ChatStream`` over the request (chunks on the caller's thread)."""
-        return self._runner.stream(self._prepare(method, path, params, stream=True, **request))
+    def _stream(
+        self, method: str, path: str, params: OpenAIParameters,
+        session: SessionFactory | None = None, stream_type: Any = None, **request: Any,
+    ) -> Any:
+        """A sync iterator over the request's stream (chunks on the caller's thread): a
+        ``ChatStream`` unless ``session``/``stream_type`` say otherwise."""
+        spec = self._prepare(method, path, params, stream=True, **request)
+        if session is None:
+            return self._runner.stream(spec)
+        return self._runner.stream(spec, session, stream_type)
 
 
 @functools.lru_cache(maxsize=64)

@@ -47,6 +47,10 @@ class ErrorKind(str, enum.Enum):
     INVALID_IMAGE = "invalid_image"
     #: The chat helper stopped at ``max_tool_rounds``.
     MAX_TOOL_ROUNDS = "max_tool_rounds"
+    #: Structured outputs: the model refused to answer (``result.parsed`` is None).
+    REFUSAL = "refusal"
+    #: Structured outputs: the answer is not JSON of the requested class.
+    PARSE = "parse"
     #: An unexpected exception inside aikit (a bug); the original is ``__cause__``.
     INTERNAL = "internal"
 

@@ -13,13 +13,21 @@ import binascii
 import math
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from ._records import Record
+from ._responses_results import (
+    OpenAIResponse,
+    OpenAIResponseDeleted,
+    OpenAIResponseFunctionCall,
+    OpenAIResponseItem,
+    OpenAIResponseMessage,
+    OpenAIResponseReasoning,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -34,6 +42,12 @@ __all__ = [
     "OpenAIModel",
     "OpenAIModeration",
     "OpenAIModerationItem",
+    "OpenAIResponse",
+    "OpenAIResponseDeleted",
+    "OpenAIResponseFunctionCall",
+    "OpenAIResponseItem",
+    "OpenAIResponseMessage",
+    "OpenAIResponseReasoning",
     "OpenAITool",
 ]
 
@@ -261,6 +275,36 @@ class OpenAITool(Record):
             if self.format is not None:
                 custom["format"] = self.format
             return {"type": "custom", "custom": custom}
+        return self._builtin_body()
+
+    def to_responses_body(self) -> dict[str, Any]:
+        """The tool as the Responses API expects it: function and custom tools are flat
+        (``{"type": "function", "name", "description", "parameters", "strict"}``; the API
+        requires ``parameters`` and ``strict``, null allowed); built-in tools as in chat."""
+        if self.type in ("function", "custom"):
+            body: dict[str, Any] = {"type": self.type, "name": self.name}
+            if self.description:
+                body["description"] = self.description
+            if self.type == "function":
+                body["parameters"] = self.parameters
+                body["strict"] = self.strict
+            elif self.format is not None:
+                body["format"] = self.format
+            return body
+        return self._builtin_body()
+
+    @classmethod
+    def from_function(
+        cls, fn: Callable[..., object], *, name: str | None = None, strict: bool = True
+    ) -> OpenAITool:
+        """A function tool declared from a typed Python function: the parameters schema from
+        its signature, the description from its docstring (``Args:`` lines describe the
+        parameters), and ``fn`` as its handler."""
+        from .helpers.structured import function_tool_fields
+
+        return cls(**function_tool_fields(fn, name=name, strict=strict))
+
+    def _builtin_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type}
         for key, value in self.to_dict().items():
             if key in ("type", "strict", "handler") or value is None:

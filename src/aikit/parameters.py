@@ -20,6 +20,13 @@ import attrs
 from ._chat_parameters import OpenAIChatCompletionsParameters
 from ._http.request import field_pairs
 from ._parameters_base import OpenAIParameters, one_of, optional
+from ._responses_parameters import (
+    OpenAIResponsesCompactParameters,
+    OpenAIResponsesInputItemsParameters,
+    OpenAIResponsesInputTokensParameters,
+    OpenAIResponsesParameters,
+    OpenAIResponsesRetrieveParameters,
+)
 from ._settings import check_int, check_mapping, check_str
 
 __all__ = [
@@ -32,6 +39,11 @@ __all__ = [
     "OpenAIImageParameters",
     "OpenAIModerationParameters",
     "OpenAIParameters",
+    "OpenAIResponsesCompactParameters",
+    "OpenAIResponsesInputItemsParameters",
+    "OpenAIResponsesInputTokensParameters",
+    "OpenAIResponsesParameters",
+    "OpenAIResponsesRetrieveParameters",
 ]
 
 

@@ -14,6 +14,13 @@ from typing import Any
 import attrs
 
 from ._chat_results import OpenAIChatCompletionsResult, OpenAIChatCompletionsStreamResult
+from ._responses_results import (
+    OpenAIResponseDeletedResult,
+    OpenAIResponsesInputItemsResult,
+    OpenAIResponsesInputTokensResult,
+    OpenAIResponsesResult,
+    OpenAIResponsesStreamResult,
+)
 from ._results_base import OpenAIResult, RateLimit
 from .objects import (
     OpenAIEmbedding,
@@ -36,6 +43,11 @@ __all__ = [
     "OpenAIModelListResult",
     "OpenAIModelResult",
     "OpenAIModerationResult",
+    "OpenAIResponseDeletedResult",
+    "OpenAIResponsesInputItemsResult",
+    "OpenAIResponsesInputTokensResult",
+    "OpenAIResponsesResult",
+    "OpenAIResponsesStreamResult",
     "OpenAIResult",
     "RateLimit",
 ]

@@ -1,8 +1,9 @@
 """Start and stop Stoplight Prism as a request-conformance oracle for OpenAI's spec.
 
 ``prism_server(log_path)`` is a context manager yielding ``http://127.0.0.1:PORT/v1``. Prism
-validates every request against ``openai-openapi.aikit-v1.prism.yaml`` (next to this file) and
-answers 422 (or 415 for a wrong Content-Type) with a ``validation`` list when it does not conform.
+validates every request against ``openai-openapi.aikit-v1.prism.yaml`` (next to this file; pass
+``spec=SPEC_V2`` for the v2 file with ``/v1/responses*``) and answers 422 (or 415 for a wrong
+Content-Type) with a ``validation`` list when it does not conform.
 
 Availability rules (see README.md): no ``node`` on PATH -> the caller skips; ``node`` present but
 Prism not installed in ``node_modules`` -> the caller skips on a developer machine and fails in
@@ -27,6 +28,7 @@ __all__ = [
     "API_KEY",
     "HERE",
     "SPEC",
+    "SPEC_V2",
     "PrismUnavailable",
     "find_prism",
     "prism_server",
@@ -34,10 +36,14 @@ __all__ = [
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "openai-openapi.aikit-v1.prism.yaml"
+#: The larger spec with the Responses API (and more); Prism takes 8-20 s to load it.
+SPEC_V2 = HERE / "openai-openapi.aikit-v2.prism.yaml"
 #: Any non-empty bearer key satisfies the spec's security scheme.
 API_KEY = "sk-prism-test"
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
+#: Prism compiles the v2 spec's schemas for 8-20 s before it answers.
+STARTUP_TIMEOUT_V2 = 45.0
 
 
 class PrismUnavailable(Exception):
@@ -120,12 +126,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _start(prism: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int] | str:
+def _start(
+    prism: Path, log_path: Path, spec: Path = SPEC
+) -> tuple[subprocess.Popen[bytes], int] | str:
     """One attempt: the running process and its port, or an error text."""
     port = _free_port()
     env = dict(os.environ)
     env.pop("NODE_ENV", None)  # "production" would make Prism fork a second process
-    cmd = [str(prism), "mock", "-h", HOST, "-p", str(port), "-v", "error", str(SPEC)]
+    cmd = [str(prism), "mock", "-h", HOST, "-p", str(port), "-v", "error", str(spec)]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             cmd,
@@ -136,7 +144,8 @@ def _start(prism: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int] |
             stderr=subprocess.STDOUT,
             start_new_session=sys.platform != "win32",
         )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    timeout = STARTUP_TIMEOUT if spec == SPEC else STARTUP_TIMEOUT_V2
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return f"Prism exited with code {proc.returncode}:\n{_log_tail(log_path)}"
@@ -145,14 +154,15 @@ def _start(prism: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int] |
         time.sleep(0.1)
     _stop(proc)
     return (
-        f"Prism did not answer GET /v1/models within {STARTUP_TIMEOUT:.0f} s:\n"
+        f"Prism did not answer GET /v1/models within {timeout:.0f} s:\n"
         f"{_log_tail(log_path)}"
     )
 
 
 @contextlib.contextmanager
-def prism_server(log_path: Path, attempts: int = 3) -> Iterator[str]:
-    """Run ``prism mock`` on a free port of 127.0.0.1; yield the base URL ending in ``/v1``.
+def prism_server(log_path: Path, attempts: int = 3, spec: Path = SPEC) -> Iterator[str]:
+    """Run ``prism mock`` on a free port of 127.0.0.1 with ``spec`` (the v1 file by default);
+    yield the base URL ending in ``/v1``.
 
     Raises PrismUnavailable (see `find_prism`) or RuntimeError when Prism does not start.
     The port is picked before Prism binds it, so a lost race is retried on a new port.
@@ -160,7 +170,7 @@ def prism_server(log_path: Path, attempts: int = 3) -> Iterator[str]:
     prism = find_prism()
     error = ""
     for _ in range(attempts):
-        started = _start(prism, log_path)
+        started = _start(prism, log_path, spec)
         if isinstance(started, str):
             error = started
             continue

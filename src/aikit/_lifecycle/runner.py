@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._http.abort import Abortable, watchdog
 from .._http.response import HTTPResponse
 from .._logging import logger, redact_headers
-from .._streaming import ChatStream, StreamSession
+from .._streaming import ChatStream, SessionFactory, StreamSession
 from ..errors import ErrorKind, OpenAIError, internal_error, release_frames
 from .calls import Call
 from .pool import IOPool, PoolClosed
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .._http.request import RequestSpec
     from .._http.transport import Transport
@@ -51,19 +51,26 @@ class Runner:
         self._closed = False
 
     # -- entry points -------------------------------------------------------------------
-    def run(self, spec: RequestSpec, params: Any, result_type: type[R]) -> R:
-        """One call in sync or callback mode (``params.is_async``)."""
+    def run(
+        self, spec: RequestSpec, params: Any, result_type: type[R],
+        session: SessionFactory | None = None,
+    ) -> R:
+        """One call in sync or callback mode (``params.is_async``). A stream (or a polled
+        background response) is read by ``session`` (chat's ``StreamSession`` for a stream
+        when none is given), which yields what ``on_data`` gets."""
+        if session is None and spec.stream:
+            session = StreamSession
         if params.is_async:
-            return self._submit(spec, params, result_type)
+            return self._submit(spec, params, result_type, session)
         result = result_type()
         control = self._sync_control()
         timer = self._start_deadline(spec, control.abort)
         try:
-            if spec.stream and spec.error is None:
-                session = StreamSession(self.open, spec, control)
-                for _ in session.chunks():
+            if session is not None and spec.error is None:
+                reader = session(self.open, spec, control)
+                for _ in reader.chunks():
                     pass
-                result = session.final  # type: ignore[assignment]
+                result = reader.final
             else:
                 result._complete(*self.exchange(spec, control))
         except Exception as exc:  # a bug or a hostile answer: still an error result
@@ -78,8 +85,11 @@ class Runner:
             result.throw()
         return result
 
-    def stream(self, spec: RequestSpec) -> ChatStream:
-        """A sync iterator over a stream's chunks, on the caller's thread."""
+    def stream(
+        self, spec: RequestSpec, session: SessionFactory = StreamSession,
+        stream_type: Callable[[Any], Any] = ChatStream,
+    ) -> Any:
+        """A sync iterator (``stream_type``) over a stream's chunks, on the caller's thread."""
         control = self._sync_control()
         timer = self._start_deadline(spec, control.abort)
 
@@ -88,7 +98,7 @@ class Runner:
                 watchdog.cancel(timer)
             self._controls.discard(control)
 
-        return ChatStream(StreamSession(self.open, spec, control, on_end=ended))
+        return stream_type(session(self.open, spec, control, ended))
 
     def _sync_control(self) -> Abortable:
         """The switch of a call run on its caller's thread; ``close()`` cuts it too."""
@@ -116,7 +126,10 @@ class Runner:
             transport.close()
 
     # -- callback mode ------------------------------------------------------------------
-    def _submit(self, spec: RequestSpec, params: Any, result_type: type[R]) -> R:
+    def _submit(
+        self, spec: RequestSpec, params: Any, result_type: type[R],
+        session: SessionFactory | None,
+    ) -> R:
         from ..process._registry import resolve_owner
 
         owner = resolve_owner(params.owner)  # a caller with no process: raises here
@@ -137,20 +150,22 @@ class Runner:
             call.terminate()  # the client is closed: on_error + on_terminate, nothing sent
             return result
         try:
-            pool.submit(lambda: self._job(call, spec, timer))
+            pool.submit(lambda: self._job(call, spec, timer, session))
         except PoolClosed:  # close() ran between the check above and here
             self._forget(call)
             call.terminate()
         return result
 
-    def _job(self, call: Call, spec: RequestSpec, timer: Any) -> None:
+    def _job(
+        self, call: Call, spec: RequestSpec, timer: Any, session: SessionFactory | None
+    ) -> None:
         """The I/O thread's part of a call. Never raises: it always posts a final result
         (ignored on the owner when ``terminate()`` already delivered one)."""
         try:
             if call.cancelled:
                 return  # terminated or owner gone while queued: never sent
-            if spec.stream and spec.error is None:
-                self._deliver_stream(call, spec)
+            if session is not None and spec.error is None:
+                self._deliver_stream(call, spec, session)
             else:
                 call.post_final(*self.exchange(spec, call.abort))
         except BaseException as exc:
@@ -160,13 +175,17 @@ class Runner:
                 watchdog.cancel(timer)
             self._forget(call)
 
-    def _deliver_stream(self, call: Call, spec: RequestSpec) -> None:
+    def _deliver_stream(self, call: Call, spec: RequestSpec, session: SessionFactory) -> None:
         """Post each chunk to the owner (coalescing key: the call), then the end."""
-        session = StreamSession(self.open, spec, call.abort)
-        for chunk in session.chunks():
-            if call.cancelled or not call.post(call.deliver_data, chunk, key=call):
-                break
-        final = session.final
+        reader = session(self.open, spec, call.abort)
+        chunks = reader.chunks()
+        try:
+            for chunk in chunks:
+                if call.cancelled or not call.post(call.deliver_data, chunk, key=call):
+                    break
+        finally:
+            chunks.close()  # the session's own clean-up runs here, on the I/O thread
+        final = reader.final
         if final is not None:
             call.post_final(final._response, final._errors or [], final._data)
 

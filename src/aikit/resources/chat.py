@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ChatCompletionCreateOptions,
         ChatCompletionListOptions,
         ChatCompletionMessagesListOptions,
+        ChatCompletionParseOptions,
         ChatCompletionStreamOptions,
         ChatCompletionSyncStreamOptions,
         ChatHelperOptions,
@@ -138,6 +139,24 @@ class Completions(Resource):
             "POST", "/chat/completions", p, _result_type(p), json_body=body, stream=p.stream
         )
 
+    def parse(
+        self,
+        messages: MessagesInput,
+        response_format: type[Any],
+        params: Params = None,
+        **kwargs: Unpack[ChatCompletionParseOptions],
+    ) -> OpenAIChatCompletionsResult:
+        """``create`` with ``response_format`` a strict JSON schema of the class (an attrs
+        class, a dataclass, a TypedDict or a pydantic model); ``result.parsed`` is then an
+        instance, or None with an error on a refusal or an answer that does not fit."""
+        from ..helpers.parsing import parse_result
+        from ..helpers.structured import chat_response_format
+
+        p = OpenAIChatCompletionsParameters.coerce(
+            params, **kwargs, response_format=chat_response_format(response_format))
+        return parse_result(lambda request: self.create(messages, request), p,
+                            response_format, _chat_text)
+
     def stream(
         self,
         messages: MessagesInput,
@@ -196,6 +215,15 @@ class Completions(Resource):
         """GET /chat/completions (after, limit, order, model, ``metadata`` filter)."""
         p = OpenAIChatCompletionsListParameters.coerce(params, **kwargs)
         return self._client._request("GET", "/chat/completions", p, OpenAIResult, query=p.query())
+
+
+def _chat_text(result: Any) -> tuple[str | None, str | None]:
+    """``(text, refusal)`` of a chat result, for ``parse``."""
+    choice = result.choice
+    message = choice.message if choice is not None else None
+    if message is None:
+        return None, None
+    return message.text, message.refusal
 
 
 def _result_type(p: OpenAIChatCompletionsParameters) -> type[OpenAIChatCompletionsResult]:

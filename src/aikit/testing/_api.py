@@ -7,9 +7,9 @@ Endpoints never touch a socket: each turns a RecordedRequest into a complete ``R
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ._content import JSONDict, error_body
 from ._records import RecordedRequest
@@ -36,16 +36,34 @@ class Response:
         return cls(status, dump_json(payload), "application/json", list(headers or ()))
 
 
+class Release(Protocol):
+    """When the events of a live stream (a background response) may go out."""
+
+    def wait(self, index: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for event ``index`` to be released; True once it is."""
+
+    def withheld(self, index: int) -> bool:
+        """True when event ``index`` will never be released (the job was cancelled or halted)."""
+
+
 @dataclass
 class StreamPlan:
-    """The SSE events of one streamed reply, ``[DONE]`` last.
+    """The SSE events of one streamed reply, then its ``terminator`` if any.
 
     ``closing`` is the index of the first event that tells the client the reply is complete
-    (a finish reason): the ``"eof"`` stream fault ends the stream before it.
+    (chat: a finish reason; Responses: the terminal ``response.completed``, ``.failed`` or
+    ``.incomplete`` event): the ``"eof"`` stream fault ends the stream before it.
+    ``terminator`` follows the events: chat's ``data: [DONE]``, None for Responses streams,
+    which end with their terminal event. ``error_event(index)`` is the in-band error event the
+    ``"error_event"`` fault sends in place of event ``index`` (None: chat's ``{"error": ...}``).
+    ``release`` paces a live stream: event ``index`` goes out once released.
     """
 
     events: list[bytes]
     closing: int
+    terminator: bytes | None = None
+    error_event: Callable[[int], bytes] | None = None
+    release: Release | None = None
 
 
 class APIError(Exception):

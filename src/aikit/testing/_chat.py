@@ -1,7 +1,8 @@
 """Chat completions: create (whole or streamed), and the stored-completion endpoints.
 
-The reply is a scripted one (``reply_next``) or an echo of the conversation; a stream carries
-the same reply cut into OpenAI's chunk sequence, so a test can compare both forms.
+The reply is a scripted one (``reply_next``), a JSON instance of a ``json_schema`` response
+format, or an echo of the conversation; a stream carries the same reply cut into OpenAI's chunk
+sequence, so a test can compare both forms.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ._api import (
 from ._content import JSONDict, content_text, count_tokens, echo_reply, split_every, split_words
 from ._faults import DONE_EVENT
 from ._records import RecordedRequest
+from ._schema_instance import schema_text
 from ._state import SimState, StoredCompletion
 
 _FINGERPRINT = "fp_aikit_fake"
@@ -85,12 +87,17 @@ def create_chat_completion(
     reply = state.take_reply()
     completion_id = f"chatcmpl-fake{state.next_number('chatcmpl')}"
     created = int(time.time())
-    if reply.text is not None:
-        content: str | None = reply.text
+    schema = _json_schema(body.get("response_format"))
+    if reply.refusal is not None:
+        content: str | None = None
+    elif reply.text is not None:
+        content = reply.text
     elif reply.chunks is not None:
         content = "".join(reply.chunks)
     elif reply.tool_calls:
         content = None
+    elif schema is not None:
+        content = schema_text(schema)
     else:
         content = echo_reply(messages)
     tool_calls = [
@@ -102,7 +109,7 @@ def create_chat_completion(
         for call in reply.tool_calls
     ]
     finish_reason = reply.finish_reason or ("tool_calls" if tool_calls else "stop")
-    message: JSONDict = {"role": "assistant", "content": content, "refusal": None}
+    message: JSONDict = {"role": "assistant", "content": content, "refusal": reply.refusal}
     if tool_calls:
         message["tool_calls"] = tool_calls
     message["annotations"] = []
@@ -111,7 +118,7 @@ def create_chat_completion(
         usage = dict(reply.usage)
     else:
         prompt_tokens = sum(count_tokens(content_text(m.get("content"))) for m in messages)
-        per_choice = count_tokens(content or "") + sum(
+        per_choice = count_tokens(content or reply.refusal or "") + sum(
             count_tokens(call.name) + count_tokens(call.arguments) for call in reply.tool_calls
         )
         usage = _usage(prompt_tokens, per_choice * n)
@@ -149,8 +156,15 @@ def create_chat_completion(
         return Response.json(completion)
 
     include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage")
-    pieces = list(reply.chunks) if reply.chunks is not None else split_words(content or "")
-    return _stream_plan(completion, pieces, content, tool_calls, finish_reason, bool(include_usage))
+    if reply.refusal is not None:
+        pieces = split_words(reply.refusal)
+    elif reply.chunks is not None:
+        pieces = list(reply.chunks)
+    else:
+        pieces = split_words(content or "")
+    return _stream_plan(
+        completion, pieces, content, reply.refusal, tool_calls, finish_reason, bool(include_usage)
+    )
 
 
 def list_chat_completions(
@@ -304,15 +318,25 @@ def _check_answered(pending: dict[str, int]) -> None:
         )
 
 
+def _json_schema(response_format: Any) -> Any:
+    """The schema of a ``json_schema`` response format, else None."""
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        json_schema = response_format.get("json_schema")
+        if isinstance(json_schema, dict) and isinstance(json_schema.get("schema"), dict):
+            return json_schema["schema"]
+    return None
+
+
 def _stream_plan(
     completion: JSONDict,
     pieces: list[str],
     content: str | None,
+    refusal: str | None,
     tool_calls: list[JSONDict],
     finish_reason: str,
     include_usage: bool,
 ) -> StreamPlan:
-    """The SSE events of a streamed completion, in OpenAI's order, ``[DONE]`` last."""
+    """The SSE events of a streamed completion, in OpenAI's order (``[DONE]`` follows them)."""
     head = {
         "id": completion["id"],
         "object": "chat.completion.chunk",
@@ -333,19 +357,22 @@ def _stream_plan(
 
     events: list[bytes] = []
     closing: int | None = None
+    key = "refusal" if refusal is not None else "content"
     for index in range(len(completion["choices"])):
-        first = "" if content is not None else None
-        events.append(event(delta(index, {"role": "assistant", "content": first})))
-        events.extend(event(delta(index, {"content": piece})) for piece in pieces)
+        opening: JSONDict = {"role": "assistant", "content": "" if content is not None else None}
+        if refusal is not None:
+            opening["refusal"] = ""
+        events.append(event(delta(index, opening)))
+        events.extend(event(delta(index, {key: piece})) for piece in pieces)
         for position, call in enumerate(tool_calls):
             function = call["function"]
-            opening = {
+            call_opening = {
                 "index": position,
                 "id": call["id"],
                 "type": "function",
                 "function": {"name": function["name"], "arguments": ""},
             }
-            events.append(event(delta(index, {"tool_calls": [opening]})))
+            events.append(event(delta(index, {"tool_calls": [call_opening]})))
             for piece in split_every(function["arguments"], _ARGUMENT_PIECE):
                 part = {"index": position, "function": {"arguments": piece}}
                 events.append(event(delta(index, {"tool_calls": [part]})))
@@ -354,5 +381,4 @@ def _stream_plan(
         events.append(event(delta(index, {}, finish_reason)))
     if include_usage:
         events.append(event([], completion["usage"]))
-    events.append(DONE_EVENT)
-    return StreamPlan(events, len(events) - 1 if closing is None else closing)
+    return StreamPlan(events, len(events) if closing is None else closing, DONE_EVENT)

@@ -17,9 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ._api import Response, StreamPlan
+from ._api import Release, Response, StreamPlan
 from ._faults import (
-    DONE_EVENT,
     EARLY_HINTS_LINK,
     ERROR_EVENT,
     MALFORMED_EVENT,
@@ -34,6 +33,7 @@ from ._wire import Aborted, Wire
 logger = logging.getLogger("aikit.testing")
 
 _MAX_LINE = 65_536
+_LIVE_POLL = 0.05  # how often a live stream waiting for its next event checks the client
 
 
 class Core:
@@ -44,7 +44,7 @@ class Core:
         self.chunk_delay = 0.0
         self.sim = Simulator(models)
         self.faults = Faults()
-        self.stopping = threading.Event()
+        self.stopping = self.sim.state.stopping  # shared: background jobs end with the server
         self.requests: list[RecordedRequest] = []
         self.requests_lock = threading.Lock()
         self.connections: dict[socket.socket, threading.Thread] = {}
@@ -299,8 +299,9 @@ class Handler(BaseHTTPRequestHandler):
         core = self.server.core
         wire = self._out()
         fault, scripted = core.faults.take_stream()
-        events = [*scripted, DONE_EVENT] if scripted is not None else plan.events
-        closing = len(events) - 1 if scripted is not None else plan.closing
+        if scripted is not None:
+            plan = StreamPlan(list(scripted), len(scripted), plan.terminator, plan.error_event)
+        events = plan.events if plan.terminator is None else [*plan.events, plan.terminator]
         headers = [
             ("Content-Type", "text/event-stream; charset=utf-8"),
             ("Transfer-Encoding", "chunked"),
@@ -312,22 +313,45 @@ class Handler(BaseHTTPRequestHandler):
             return
         trigger = -1
         if fault is not None:
-            last = closing if fault.kind == "eof" else len(events) - 1
+            # Past the last event a fault replaces the terminator, or follows a stream that has
+            # none (Responses), so it is always seen.
+            last = plan.closing if fault.kind == "eof" else len(plan.events)
             trigger = min(fault.after_chunks, last)
         for index, event in enumerate(events):
             if index == trigger and fault is not None:
-                self._stream_fault(wire, fault)
+                self._stream_fault(wire, fault, plan, index)
                 return
-            if index and core.chunk_delay > 0 and core.stopping.wait(core.chunk_delay):
+            if plan.release is not None and index < len(plan.events):
+                if not self._released(plan.release, index):
+                    break  # a cancelled background job: its stream ends where the job stopped
+            elif index and core.chunk_delay > 0 and core.stopping.wait(core.chunk_delay):
                 raise Aborted
             wire.body(_chunk(event))
+        else:
+            if trigger == len(events) and fault is not None:
+                self._stream_fault(wire, fault, plan, trigger)
+                return
         wire.body(b"0\r\n\r\n")
 
-    def _stream_fault(self, wire: Wire, fault: StreamFault) -> None:
+    def _released(self, release: Release, index: int) -> bool:
+        """Wait for event ``index`` of a live stream; False when it will never come."""
+        core = self.server.core
+        wire = self._out()
+        while not release.wait(index, _LIVE_POLL):
+            if release.withheld(index):
+                return False
+            if core.stopping.is_set() or wire.client_gone():
+                raise Aborted
+        return True
+
+    def _stream_fault(self, wire: Wire, fault: StreamFault, plan: StreamPlan, index: int) -> None:
         if fault.kind == "drop":
             raise Aborted
-        if fault.kind in ("malformed", "error_event"):
-            wire.body(_chunk(MALFORMED_EVENT if fault.kind == "malformed" else ERROR_EVENT))
+        if fault.kind == "malformed":
+            wire.body(_chunk(MALFORMED_EVENT))
+        elif fault.kind == "error_event":
+            event = plan.error_event(index) if plan.error_event is not None else ERROR_EVENT
+            wire.body(_chunk(event))
         elif fault.kind == "stall":
             wire.hold(None)
             raise Aborted

@@ -1,4 +1,5 @@
-"""The scripting half of FakeOpenAIServer: ``*_next`` methods that queue replies and faults.
+"""The scripting half of FakeOpenAIServer: ``*_next`` methods that queue replies and faults,
+and the pace of background responses.
 
 Each method checks its arguments at once (a bad script fails in the test that wrote it, not in
 a server thread later) and queues the fault in its family (see ``_faults``).
@@ -28,7 +29,7 @@ from ._faults import (
     stream_events,
 )
 from ._handler import Core
-from ._state import ScriptedReply, scripted_call
+from ._state import REPLY_STATUSES, ScriptedReply, scripted_call
 
 
 class FaultScripting:
@@ -155,10 +156,15 @@ class FaultScripting:
         """Break the next ``times`` streamed replies after ``after_chunks`` events.
 
         ``"drop"`` closes the socket (no ``[DONE]``, no final chunk of the chunked body);
-        ``"malformed"`` sends ``data: {not json``; ``"error_event"`` sends an in-band
-        ``{"error": ...}`` event; ``"stall"`` stops sending but keeps the socket open until the
-        client leaves or the server stops; ``"eof"`` ends the chunked body cleanly with no
-        ``[DONE]`` and before any finish reason. Non-streamed requests leave it queued.
+        ``"malformed"`` sends ``data: {not json``; ``"error_event"`` sends an in-band error
+        event (chat: ``{"error": ...}``; Responses: ``{"type": "error", "code": "server_error",
+        ..., "sequence_number": n}``); ``"stall"`` stops sending but keeps the socket open until
+        the client leaves or the server stops; ``"eof"`` ends the chunked body cleanly before
+        any finish reason (chat, so no ``[DONE]`` either) or terminal event (Responses:
+        ``response.completed``, ``.failed``, ``.incomplete``). Past the last event the fault
+        replaces chat's ``[DONE]``, or follows a Responses stream's terminal event. Applies to
+        every stream, a resumed Responses stream (``GET /responses/{id}?stream=true``)
+        included; non-streamed requests leave it queued.
         """
         if kind not in STREAM_FAULT_KINDS:
             raise ValueError(f"kind must be one of {STREAM_FAULT_KINDS}, got {kind!r}")
@@ -166,11 +172,31 @@ class FaultScripting:
         self._core.faults.add_stream_fault(fault, times)
 
     def stream_raw_next(self, events: Sequence[str], times: int = 1) -> None:
-        """Send exactly these SSE ``data:`` payloads, one event each, then ``data: [DONE]``,
-        as the next ``times`` streamed replies (e.g. a chunk with ``"usage": [1, 2]``)."""
+        """Send exactly these SSE ``data:`` payloads, one event each, then ``data: [DONE]``
+        (chat only: a Responses stream has no terminator), as the next ``times`` streamed
+        replies (e.g. a chunk with ``"usage": [1, 2]``)."""
         self._core.faults.add_stream_events(stream_events(events), times)
 
-    # -- chat replies -----------------------------------------------------------------------
+    # -- background responses ---------------------------------------------------------------
+
+    @property
+    def background_step(self) -> float:
+        """Seconds between two steps of a background response (default 0.05).
+
+        A job releases the events of its response one per step, the first at once: it is
+        ``queued`` until its ``response.in_progress`` event (the third), ``in_progress`` until
+        its terminal event (the last), so a short echo reply takes about a dozen steps. Its
+        stream (``stream: true``, or a resume with ``starting_after``) sends each event when
+        released. 0 runs jobs at once (the create request still answers ``queued``). A new
+        value applies to jobs created after.
+        """
+        return self._core.sim.state.background_step
+
+    @background_step.setter
+    def background_step(self, seconds: float) -> None:
+        self._core.sim.state.background_step = check_seconds(seconds, "background_step")
+
+    # -- replies (chat completions and Responses) -------------------------------------------
 
     def reply_next(
         self,
@@ -179,22 +205,39 @@ class FaultScripting:
         tool_calls: Sequence[Mapping[str, Any]] | None = None,
         finish_reason: str | None = None,
         usage: Mapping[str, Any] | None = None,
+        refusal: str | None = None,
+        reasoning: str | None = None,
+        status: str = "completed",
         times: int = 1,
     ) -> None:
-        """Script the next ``times`` chat completion replies (streamed or not).
+        """Script the next ``times`` chat completion or Responses replies (streamed or not).
 
-        ``text`` None with no tool calls keeps the echo text. ``tool_calls`` items are
-        ``{"name": ..., "arguments": dict | JSON str, "id": optional}``; with them
-        ``finish_reason`` defaults to ``"tool_calls"``, else ``"stop"``. ``usage`` replaces the
-        computed usage object.
+        ``text`` None with no tool calls keeps the echo text (or, for a ``json_schema``
+        format, the minimal JSON instance of the schema); a scripted text is sent as is.
+        ``tool_calls`` items are ``{"name": ..., "arguments": dict | JSON str, "id":
+        optional}`` (Responses: flat ``function_call`` items, the id as their ``call_id``); with
+        them ``finish_reason`` defaults to ``"tool_calls"``, else ``"stop"`` (chat only).
+        ``usage`` replaces the computed usage object. ``refusal`` replaces the text by a
+        refusal (chat: the message's ``refusal``; Responses: a ``refusal`` content part).
+        Responses only: ``reasoning`` adds a reasoning item with that summary before the
+        message; ``status`` ``"failed"`` ends the response failed (``error`` with code
+        ``server_error``, stream ending in ``response.failed``), ``"incomplete"`` ends it
+        incomplete (``incomplete_details.reason`` ``max_output_tokens``, stream ending in
+        ``response.incomplete``).
         """
-        if text is not None and not isinstance(text, str):
-            raise TypeError(f"text must be a str or None, got {type(text).__name__}")
+        for name, value in (("text", text), ("refusal", refusal), ("reasoning", reasoning)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+        if status not in REPLY_STATUSES:
+            raise ValueError(f"status must be one of {REPLY_STATUSES}, got {status!r}")
         reply = ScriptedReply(
             text=text,
             tool_calls=tuple(scripted_call(call) for call in tool_calls or ()),
             finish_reason=finish_reason,
             usage=dict(usage) if usage is not None else None,
+            refusal=refusal,
+            reasoning=reasoning,
+            status=status,
         )
         self._core.sim.state.add_replies(reply, check_times(times))
 

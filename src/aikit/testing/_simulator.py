@@ -1,9 +1,9 @@
 """The OpenAI API as the fake server plays it: routing, auth, rate-limit headers, dispatch.
 
-This module and the endpoint modules (``_chat``, ``_files``, ``_media``) never touch a socket:
-a RecordedRequest becomes a complete Response or a StreamPlan, and the HTTP layer in
-``_handler`` does the I/O. Keeping the two apart lets the wire faults (drop, stall, trickle...)
-live in one place, for every endpoint, and the API rules in another.
+This module and the endpoint modules (``_chat``, ``_responses``, ``_files``, ``_media``) never
+touch a socket: a RecordedRequest becomes a complete Response or a StreamPlan, and the HTTP
+layer in ``_handler`` does the I/O. Keeping the two apart lets the wire faults (drop, stall,
+trickle...) live in one place, for every endpoint, and the API rules in another.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from aikit._logging import mask_key
 
-from . import _chat, _files, _media
+from . import _chat, _files, _media, _responses
 from ._api import APIError, Response, StreamPlan
 from ._content import error_body
 from ._records import RecordedRequest
@@ -54,6 +54,15 @@ _ROUTES: tuple[_Route, ...] = (
         },
     ),
     _route(r"/v1/chat/completions/(?P<id>[^/]+)/messages", {"GET": _chat.list_chat_messages}),
+    _route(r"/v1/responses", {"POST": _responses.create_response}),
+    _route(r"/v1/responses/input_tokens", {"POST": _responses.count_input_tokens}),
+    _route(r"/v1/responses/compact", {"POST": _responses.compact_response}),
+    _route(
+        r"/v1/responses/(?P<id>[^/]+)",
+        {"GET": _responses.retrieve_response, "DELETE": _responses.delete_response},
+    ),
+    _route(r"/v1/responses/(?P<id>[^/]+)/cancel", {"POST": _responses.cancel_response}),
+    _route(r"/v1/responses/(?P<id>[^/]+)/input_items", {"GET": _responses.list_input_items}),
     _route(r"/v1/embeddings", {"POST": _media.create_embeddings}),
     _route(r"/v1/images/generations", {"POST": _media.create_images}),
     _route(r"/v1/moderations", {"POST": _media.create_moderation}),

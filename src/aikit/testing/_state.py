@@ -1,7 +1,8 @@
-"""What the simulated API remembers between requests, and the chat replies scripted for it.
+"""What the simulated API remembers between requests, and the replies scripted for it.
 
 One ``SimState`` per server, shared by every endpoint module; its one lock is never held while
-waiting, so endpoints may take it freely around reads and writes.
+waiting, so endpoints may take it freely around reads and writes. Background responses run as
+``Job``s (see ``_background``) that keep their own lock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._background import Job
 from ._content import JSONDict
+
+REPLY_STATUSES: tuple[str, ...] = ("completed", "failed", "incomplete")
+#: Seconds between two steps (stream events) of a background response, unless set otherwise.
+DEFAULT_BACKGROUND_STEP = 0.05
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "fake-gpt-4o-mini",
@@ -33,9 +39,11 @@ class ScriptedToolCall:
 
 @dataclass(frozen=True)
 class ScriptedReply:
-    """The next chat reply: text (None = echo), tool calls, and overrides.
+    """The next chat or Responses reply: text (None = echo), tool calls, and overrides.
 
     ``chunks`` fixes the exact content pieces of a stream (``stream_tokens_next``).
+    ``refusal`` replaces the text by a refusal, ``reasoning`` adds a reasoning summary (Responses
+    only), and ``status`` ends a response as failed or incomplete (Responses only).
     """
 
     text: str | None = None
@@ -43,6 +51,9 @@ class ScriptedReply:
     finish_reason: str | None = None
     usage: JSONDict | None = None
     chunks: tuple[str, ...] | None = None
+    refusal: str | None = None
+    reasoning: str | None = None
+    status: str = "completed"
 
 
 def scripted_call(call: Mapping[str, Any]) -> ScriptedToolCall:
@@ -73,6 +84,24 @@ class StoredFile:
     content: bytes
 
 
+@dataclass
+class StoredResponse:
+    """A response kept for retrieve, ``previous_response_id`` and its input items.
+
+    ``response`` is the final object (for a background job, the one it will end with);
+    ``context`` is the conversation as the model saw it, this response's output included.
+    """
+
+    response: JSONDict
+    input_items: list[JSONDict]
+    context: list[JSONDict]
+    job: Job | None = None
+
+    def current(self) -> JSONDict:
+        """The response as a retrieve shows it now (a job's state changes as it runs)."""
+        return self.job.snapshot() if self.job is not None else self.response
+
+
 class SimState:
     """Counters, models seen, stored objects and scripted replies; thread-safe (``lock``)."""
 
@@ -82,6 +111,10 @@ class SimState:
         self.completions: dict[str, StoredCompletion] = {}
         self.files: dict[str, StoredFile] = {}
         self.images: dict[str, bytes] = {}
+        self.responses: dict[str, StoredResponse] = {}
+        self.background_step = DEFAULT_BACKGROUND_STEP
+        #: Set when the server stops: background jobs halt and live streams end with it.
+        self.stopping = threading.Event()
         self._replies: deque[ScriptedReply] = deque()
         self._counters: dict[str, int] = {}
         self._tokens_used = 0
@@ -121,8 +154,13 @@ class SimState:
             self._replies.clear()
 
     def clear(self) -> None:
-        """Forget stored completions, files, images and models seen (not the scripts)."""
+        """Forget stored completions, files, images, responses (cancelling their background
+        jobs) and models seen (not the scripts)."""
         with self.lock:
+            for stored in self.responses.values():
+                if stored.job is not None:
+                    stored.job.cancel()
+            self.responses.clear()
             self.completions.clear()
             self.files.clear()
             self.images.clear()

@@ -7,9 +7,11 @@ How the layers fit together: docs/architecture/typing.md.
 
 from __future__ import annotations
 
+from ._events import *  # noqa: F403
+from ._events import __all__ as _events_all
 from ._options import *  # noqa: F403
 from ._options import __all__ as _options_all
 from ._spec import *  # noqa: F403
 from ._spec import __all__ as _spec_all
 
-__all__ = sorted([*_options_all, *_spec_all])
+__all__ = sorted([*_events_all, *_options_all, *_spec_all])

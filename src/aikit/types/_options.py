@@ -15,17 +15,30 @@ from ._spec import (
     ChatCompletionCreateFields,
     ChatCompletionListFields,
     ChatCompletionMessagesListFields,
+    ChatCompletionParseFields,
     EmbeddingCreateFields,
     FileCreateFields,
     FileListFields,
     ImageGenerateFields,
     ModerationCreateFields,
+    ResponseCompactFields,
+    ResponseCreateFields,
+    ResponseInputItemsListFields,
+    ResponseInputTokensCountFields,
+    ResponseRetrieveFields,
 )
 
 if TYPE_CHECKING:
     import requests
 
     from .._chat_results import OpenAIChatCompletionsResult, OpenAIChatCompletionsStreamResult
+    from .._responses_results import (
+        OpenAIResponseDeletedResult,
+        OpenAIResponsesInputItemsResult,
+        OpenAIResponsesInputTokensResult,
+        OpenAIResponsesResult,
+        OpenAIResponsesStreamResult,
+    )
     from .._results_base import OpenAIResult
     from ..process import Owner
     from ..results import (
@@ -44,6 +57,7 @@ __all__ = [
     "ChatCompletionCreateOptions",
     "ChatCompletionListOptions",
     "ChatCompletionMessagesListOptions",
+    "ChatCompletionParseOptions",
     "ChatCompletionStreamOptions",
     "ChatCompletionSyncStreamOptions",
     "ChatHelperOptions",
@@ -56,6 +70,16 @@ __all__ = [
     "ModelListOptions",
     "ModelRetrieveOptions",
     "ModerationCreateOptions",
+    "ResponseCompactOptions",
+    "ResponseConversationOptions",
+    "ResponseCreateOptions",
+    "ResponseDeleteOptions",
+    "ResponseInputItemsListOptions",
+    "ResponseInputTokensCountOptions",
+    "ResponseParseOptions",
+    "ResponseRetrieveOptions",
+    "ResponseStreamOptions",
+    "ResponseSyncStreamOptions",
     "ResultOptions",
     "VisionPromptOptions",
 ]
@@ -132,6 +156,15 @@ class ChatCompletionStreamOptions(ChatCompletionSyncStreamOptions, total=False):
     on_data: Callable[[OpenAIChatCompletionsStreamResult], object]
 
 
+class ChatCompletionParseOptions(ChatCompletionParseFields, CallOptions, total=False):
+    """``chat.completions.parse()``: the class given replaces ``response_format``."""
+
+    on_response: Callable[[OpenAIChatCompletionsResult], object]
+    on_error: Callable[[OpenAIChatCompletionsResult], object]
+    on_terminate: Callable[[OpenAIChatCompletionsResult], object]
+    formula: Callable[[OpenAIChatCompletionsResult], object]
+
+
 class ChatHelperOptions(ChatCompletionCreateOptions, total=False):
     """``chat.create(system_prompt, ...)``: the request options every prompt uses, plus the
     helper's own settings."""
@@ -205,3 +238,81 @@ class FileDeleteOptions(CallOptions, total=False):
     on_error: Callable[[OpenAIFileDeletedResult], object]
     on_terminate: Callable[[OpenAIFileDeletedResult], object]
     formula: Callable[[OpenAIFileDeletedResult], object]
+
+
+# -- the Responses API -------------------------------------------------------------------------
+
+
+class ResponseSyncStreamOptions(ResponseCreateFields, CallOptions, total=False):
+    """``responses.stream()``: iterated on the caller's thread, so no callbacks."""
+
+
+class ResponseCreateOptions(ResponseSyncStreamOptions, total=False):
+    """``responses.create()`` without ``stream=True``; a background response polled in
+    callback mode gives each status change to ``on_data`` and ends with a stream result."""
+
+    on_response: Callable[[OpenAIResponsesResult], object]
+    on_error: Callable[[OpenAIResponsesResult], object]
+    on_terminate: Callable[[OpenAIResponsesResult], object]
+    formula: Callable[[OpenAIResponsesResult], object]
+    on_data: Callable[[OpenAIResponsesStreamResult], object]
+
+
+class ResponseStreamOptions(ResponseSyncStreamOptions, total=False):
+    """``responses.create(..., stream=True)``: every event and the final result are
+    ``OpenAIResponsesStreamResult``."""
+
+    on_response: Callable[[OpenAIResponsesStreamResult], object]
+    on_error: Callable[[OpenAIResponsesStreamResult], object]
+    on_terminate: Callable[[OpenAIResponsesStreamResult], object]
+    formula: Callable[[OpenAIResponsesStreamResult], object]
+    on_data: Callable[[OpenAIResponsesStreamResult], object]
+
+
+class ResponseParseOptions(ResponseCreateOptions, total=False):
+    stream: bool
+
+
+class ResponseConversationOptions(ResponseCreateOptions, total=False):
+    """``responses.conversation()``: the options of every prompt, and the helper's own."""
+
+    stream: bool
+    max_tool_rounds: int
+
+
+class ResponseRetrieveOptions(ResponseRetrieveFields, CallOptions, total=False):
+    """``responses.retrieve()``; with ``stream=True`` the callbacks get stream results."""
+
+    on_response: Callable[[OpenAIResponsesStreamResult], object]
+    on_error: Callable[[OpenAIResponsesStreamResult], object]
+    on_terminate: Callable[[OpenAIResponsesStreamResult], object]
+    formula: Callable[[OpenAIResponsesStreamResult], object]
+    on_data: Callable[[OpenAIResponsesStreamResult], object]
+
+
+class ResponseDeleteOptions(CallOptions, total=False):
+    on_response: Callable[[OpenAIResponseDeletedResult], object]
+    on_error: Callable[[OpenAIResponseDeletedResult], object]
+    on_terminate: Callable[[OpenAIResponseDeletedResult], object]
+    formula: Callable[[OpenAIResponseDeletedResult], object]
+
+
+class ResponseInputItemsListOptions(ResponseInputItemsListFields, CallOptions, total=False):
+    on_response: Callable[[OpenAIResponsesInputItemsResult], object]
+    on_error: Callable[[OpenAIResponsesInputItemsResult], object]
+    on_terminate: Callable[[OpenAIResponsesInputItemsResult], object]
+    formula: Callable[[OpenAIResponsesInputItemsResult], object]
+
+
+class ResponseInputTokensCountOptions(ResponseInputTokensCountFields, CallOptions, total=False):
+    on_response: Callable[[OpenAIResponsesInputTokensResult], object]
+    on_error: Callable[[OpenAIResponsesInputTokensResult], object]
+    on_terminate: Callable[[OpenAIResponsesInputTokensResult], object]
+    formula: Callable[[OpenAIResponsesInputTokensResult], object]
+
+
+class ResponseCompactOptions(ResponseCompactFields, CallOptions, total=False):
+    on_response: Callable[[OpenAIResponsesResult], object]
+    on_error: Callable[[OpenAIResponsesResult], object]
+    on_terminate: Callable[[OpenAIResponsesResult], object]
+    formula: Callable[[OpenAIResponsesResult], object]

@@ -51,6 +51,45 @@ class ChatCompletionCreateFields(TypedDict, total=False):
     functions: Sequence[Mapping[str, Any]]  # deprecated
 
 
+class ChatCompletionParseFields(TypedDict, total=False):
+    """POST /v1/chat/completions (createChatCompletion)."""
+
+    metadata: Mapping[str, str] | None
+    top_logprobs: int
+    temperature: float | None
+    top_p: float | None
+    user: str  # deprecated
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None  # deprecated
+    prompt_cache_options: Mapping[str, Any]
+    model: str
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None
+    modalities: Sequence[Literal["text", "audio"]] | None
+    verbosity: Literal["low", "medium", "high"] | None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
+    max_completion_tokens: int | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    web_search_options: Mapping[str, Any]
+    audio: Mapping[str, Any] | None
+    store: bool | None
+    moderation: Mapping[str, Any] | None
+    stop: str | Sequence[str] | None
+    logit_bias: Mapping[str, Any] | None
+    logprobs: bool | None
+    max_tokens: int | None  # deprecated
+    n: int | None
+    prediction: Mapping[str, Any] | None
+    seed: int | None  # deprecated
+    stream_options: Mapping[str, Any] | None
+    tools: Sequence[OpenAITool | Mapping[str, Any]]
+    tool_choice: Literal["none", "auto", "required"] | Mapping[str, Any]
+    parallel_tool_calls: bool
+    function_call: Literal["none", "auto"] | Mapping[str, Any]  # deprecated
+    functions: Sequence[Mapping[str, Any]]  # deprecated
+
+
 class ChatCompletionListFields(TypedDict, total=False):
     """GET /v1/chat/completions (listChatCompletions)."""
 
@@ -131,7 +170,7 @@ class ResponseCreateFields(TypedDict, total=False):
     background: bool | None
     max_tool_calls: int | None
     text: Mapping[str, Any]
-    tools: Sequence[Mapping[str, Any]]
+    tools: Sequence[OpenAITool | Mapping[str, Any]]
     tool_choice: Literal["none", "auto", "required"] | Mapping[str, Any]
     prompt: Mapping[str, Any] | None
     service_tier: (
@@ -196,7 +235,7 @@ class ResponseInputTokensCountFields(TypedDict, total=False):
 
     model: str | None
     previous_response_id: str | None
-    tools: Sequence[Mapping[str, Any]] | None
+    tools: Sequence[OpenAITool | Mapping[str, Any]] | None
     text: Mapping[str, Any] | None
     reasoning: Mapping[str, Any] | None
     truncation: Literal["auto", "disabled"]  # deprecated
@@ -299,6 +338,15 @@ SPEC_FIELDS: dict[str, frozenset[str]] = {
         "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user",
         "verbosity", "web_search_options",
     }),
+    "ChatCompletionParseFields": frozenset({
+        "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+        "max_completion_tokens", "max_tokens", "messages", "metadata", "modalities", "model",
+        "moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty",
+        "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning_effort",
+        "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
+        "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user",
+        "verbosity", "web_search_options",
+    }),
     "ChatCompletionListFields": frozenset({"after", "limit", "metadata", "model", "order"}),
     "ChatCompletionMessagesListFields": frozenset({"after", "limit", "order"}),
     "EmbeddingCreateFields": frozenset({"dimensions", "encoding_format", "input", "model", "user"}),
@@ -351,6 +399,7 @@ SPEC_FIELDS: dict[str, frozenset[str]] = {
 #: Spec fields left out: positional or explicit arguments of aikit.
 EXCLUDED: dict[str, frozenset[str]] = {
     "ChatCompletionCreateFields": frozenset({"messages", "stream"}),
+    "ChatCompletionParseFields": frozenset({"messages", "response_format", "stream"}),
     "ChatCompletionListFields": frozenset(),
     "ChatCompletionMessagesListFields": frozenset(),
     "EmbeddingCreateFields": frozenset({"input", "model"}),
@@ -377,6 +426,7 @@ __all__ = [
     "ChatCompletionCreateFields",
     "ChatCompletionListFields",
     "ChatCompletionMessagesListFields",
+    "ChatCompletionParseFields",
     "EmbeddingCreateFields",
     "FileCreateFields",
     "FileListFields",
