@@ -3,7 +3,7 @@
 
     python benchmarks/bench.py [--quick] [--only NAME...] [--json]
 
-Rows (``--only`` takes these names, or their numbers 1-7, comma- or space-separated):
+Rows (``--only`` takes these names, or their numbers 1-8, comma- or space-separated):
 
     sync       sync call overhead vs raw requests.Session POST + json.loads    <= 1.05x
     openai     sync call vs openai-python's sync client                         <= 0.7x
@@ -16,10 +16,13 @@ Rows (``--only`` takes these names, or their numbers 1-7, comma- or space-separa
                stream() vs raw requests iter_lines + json.loads (stream-raw)    >= 0.75x
     import     ``import aikit`` vs ``import openai``, net of interpreter start  <= 0.3x
     inflight   1,000 in-flight callback calls, server delays each answer 1 s    threads, fds
+    responses  Responses API streaming events/s: responses.stream() vs          >= 3x
+               openai-python responses.create(stream=True)
 
 All HTTP goes to a tiny HTTP/1.1 keep-alive server that this script starts in a subprocess on
 127.0.0.1 (so its GIL and CPU time are not the client's); it answers every chat completion
-with the same fixed JSON body or SSE body, and delays answers under ``/slow``.
+(and every POST /responses) with the same fixed JSON body or SSE body, and delays answers under
+``/slow``.
 The script reports; it does not gate: the exit code is 0 unless a row could not be measured.
 Never run it as a timed unit test.
 """
@@ -57,7 +60,9 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "user", "content": "Could you explain me why 42 is a special number?"},
 ]
 TIMEOUT = 30.0  # seconds, for every client: a stuck call ends the row instead of the run
-ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight")
+ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight", "responses")
+#: The input of every Responses API call.
+RESPONSES_INPUT = "Could you explain me why 42 is a special number?"
 
 
 class BenchError(RuntimeError):
@@ -137,6 +142,72 @@ def _sse_response(count: int) -> bytes:
     )
 
 
+_RESPONSE_ID = "resp_bench"
+_MESSAGE_ID = "msg_bench"
+
+
+def _response_object(status: str, output: list[dict[str, Any]],
+                     usage: dict[str, Any] | None) -> dict[str, Any]:
+    """A Response object with every field OpenAI sends."""
+    return {
+        "id": _RESPONSE_ID, "object": "response", "created_at": 1741476777, "status": status,
+        "background": False, "error": None, "incomplete_details": None, "instructions": None,
+        "max_output_tokens": None, "max_tool_calls": None, "model": "gpt-4o-mini-2024-07-18",
+        "output": output, "parallel_tool_calls": True, "previous_response_id": None,
+        "prompt_cache_key": None, "reasoning": {"effort": None, "summary": None},
+        "safety_identifier": None, "service_tier": "default", "store": True,
+        "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto", "tools": [], "top_logprobs": 0, "top_p": 1.0,
+        "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+    }
+
+
+def _responses_events(deltas: int) -> list[dict[str, Any]]:
+    """A streamed text answer as OpenAI sends it: created, in_progress, the message item and
+    its output_text part opened, ``deltas`` text deltas, everything closed, completed."""
+    texts = [f"w{i} " for i in range(deltas)]
+    text = "".join(texts)
+    where = {"item_id": _MESSAGE_ID, "output_index": 0, "content_index": 0}
+    empty_part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+    part = {**empty_part, "text": text}
+    item = {"id": _MESSAGE_ID, "type": "message", "status": "in_progress", "content": [],
+            "role": "assistant"}
+    done_item = {**item, "status": "completed", "content": [part]}
+    usage = {"input_tokens": 18, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": deltas, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 18 + deltas}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": _response_object("in_progress", [], None)},
+        {"type": "response.in_progress", "response": _response_object("in_progress", [], None)},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **where, "part": empty_part},
+        *({"type": "response.output_text.delta", **where, "delta": t, "logprobs": []}
+          for t in texts),
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": done_item},
+        {"type": "response.completed",
+         "response": _response_object("completed", [done_item], usage)},
+    ]
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+    return events
+
+
+def _responses_sse_response(deltas: int) -> bytes:
+    """The events as a chunked text/event-stream answer: ``event: <type>`` and ``data: <json>``
+    per event, one HTTP chunk per event (as OpenAI sends them)."""
+    framed = []
+    for event in _responses_events(deltas):
+        data = json.dumps(event, separators=(",", ":"))
+        framed.append(f"event: {event['type']}\ndata: {data}\n\n".encode())
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+        b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n" + _HEADERS + b"\r\n"
+        + b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in framed) + b"0\r\n\r\n"
+    )
+
+
 _STREAM_RE = re.compile(rb'"stream"\s*:\s*true')
 _LENGTH_RE = re.compile(rb"\r\ncontent-length:\s*(\d+)")
 
@@ -202,6 +273,8 @@ class _BenchProtocol(asyncio.Protocol):
         path = head.split(b" ", 2)[1]
         if path.endswith(b"/chat/completions"):
             answer = self._answers["sse" if _STREAM_RE.search(body) else "json"]
+        elif path.endswith(b"/responses"):
+            answer = self._answers["responses_sse" if _STREAM_RE.search(body) else "responses"]
         elif path == b"/_bench/stats":
             stats = {"connections": _BenchProtocol.connections}
             answer = _json_response(json.dumps(stats).encode())
@@ -230,6 +303,8 @@ def serve(events: int, delay: float, lifetime: float) -> None:
     answers = {
         "json": _json_response(json.dumps(_COMPLETION, separators=(",", ":")).encode()),
         "sse": _sse_response(events),
+        "responses": _json_response(json.dumps(_responses_events(1)[-1]["response"]).encode()),
+        "responses_sse": _responses_sse_response(events),
         "404": _json_response(b'{"error":{"message":"not found","type":"invalid_request_error"}}',
                               b"404 Not Found"),
     }

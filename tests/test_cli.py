@@ -80,6 +80,23 @@ def test_commands(opts: list[str], tmp_path: pathlib.Path, aikit_server: FakeOpe
     assert json.loads(capsys.readouterr().out)["deleted"] is True
 
 
+def test_chat_through_the_responses_api(opts: list[str], aikit_server: FakeOpenAIServer,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "hello responses", "--api", "responses", "--system", "Be brief.",
+                 *opts]) == 0
+    assert capsys.readouterr().out.strip() == "Echo: hello responses"
+    sent = aikit_server.requests[-1]
+    assert sent.path == "/v1/responses" and sent.json["stream"] is True
+    assert sent.json["instructions"] == "Be brief."
+    assert main(["chat", "hi", "--api", "responses", "--no-stream", *opts]) == 0
+    assert capsys.readouterr().out.strip() == "Echo: hi"
+    assert main(["chat", "hi", "--api", "responses", "--json", *opts]) == 0
+    assert json.loads(capsys.readouterr().out)["object"] == "response"
+    aikit_server.stream_fault_next("error_event", after_chunks=2)
+    assert main(["chat", "hi", "--api", "responses", *opts]) == 1
+    assert "aikit: error:" in capsys.readouterr().err
+
+
 def test_errors_are_one_line(opts: list[str], aikit_server: FakeOpenAIServer,
                              capsys: pytest.CaptureFixture[str]) -> None:
     aikit_server.fail_next(401)

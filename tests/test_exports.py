@@ -47,7 +47,8 @@ PUBLIC_MODULES = [
     "aikit.helpers.chat_helper", "aikit.helpers.history", "aikit.helpers.tools",
     "aikit.helpers.vision", "aikit.resources.chat", "aikit.resources.embeddings",
     "aikit.resources.files", "aikit.resources.images", "aikit.resources.models",
-    "aikit.resources.moderations", "aikit.testing.plugin",
+    "aikit.resources.moderations", "aikit.testing.plugin", "aikit.resources.responses",
+    "aikit.helpers.structured", "aikit.helpers.parsing", "aikit.helpers.conversation",
 ]
 #: Public modules not imported here: the Qt adapter needs PySide6 (tests/process/test_qt_form.py).
 NOT_IMPORTED = {"aikit.process.qt"}

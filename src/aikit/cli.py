@@ -62,7 +62,32 @@ def _model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model} if args.model else {}
 
 
+def _chat_responses(args: argparse.Namespace) -> None:
+    """``chat --api responses``: the same prompt through the Responses API."""
+    options: dict[str, Any] = _model_kwargs(args)
+    if args.system:
+        options["instructions"] = args.system
+    with _client(args) as client:
+        if args.json or args.no_stream:
+            result = _check(client.responses.create(args.prompt, **options))
+            if args.json:
+                _print_json(result.body)
+            else:
+                print(result.output_text)  # type: ignore[attr-defined]
+            return
+        with client.responses.stream(args.prompt, **options) as stream:
+            for item in stream:
+                delta = getattr(item.event, "delta", None)
+                if item.event is not None and item.event.type == "response.output_text.delta":
+                    print(delta if isinstance(delta, str) else "", end="", flush=True)
+            print()
+            _check(stream.result)
+
+
 def cmd_chat(args: argparse.Namespace) -> None:
+    if args.api == "responses":
+        _chat_responses(args)
+        return
     messages: list[dict[str, str]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -213,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("prompt")
     chat.add_argument("--system", default="", help="system prompt")
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
+    chat.add_argument("--api", choices=("chat", "responses"), default="chat",
+                      help="Chat Completions (default) or the Responses API")
     embed = sub.add_parser("embed", parents=[common], help="print embedding vectors")
     embed.add_argument("text", nargs="+")
     image = sub.add_parser("image", parents=[common], help="generate images into a folder")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 import os
 import struct
@@ -300,9 +301,12 @@ class OpenAITool(Record):
         """A function tool declared from a typed Python function: the parameters schema from
         its signature, the description from its docstring (``Args:`` lines describe the
         parameters), and ``fn`` as its handler."""
-        from .helpers.structured import function_tool_fields
+        from .helpers.structured import call_with_arguments, function_tool_fields
 
-        return cls(**function_tool_fields(fn, name=name, strict=strict))
+        fields = function_tool_fields(fn, name=name, strict=strict)
+        # The helpers call a handler with the arguments dict: convert it to fn's own types.
+        fields["handler"] = functools.partial(call_with_arguments, fn)
+        return cls(**fields)
 
     def _builtin_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type}

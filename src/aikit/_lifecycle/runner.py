@@ -115,13 +115,17 @@ class Runner:
             self._closed = True
             calls = list(self._calls)
             pool, self._pool = self._pool, None
-            transport, self._transport = self._transport, None
         for call in calls:
             call.terminate()
         for control in list(self._controls):  # sync calls and streams on other threads
             control.abort(ErrorKind.TERMINATED)
         if pool is not None:
-            pool.close()  # queued jobs belong to calls terminated above
+            # Queued jobs belong to calls terminated above. Running ones end now, and may
+            # still send their clean-up (the cancel of a background response): the
+            # transport is closed only once they are joined.
+            pool.close()
+        with self._lock:
+            transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._logging import logger
+from .._records import Record
 from ..objects import OpenAITool
 from .tools import execute_tool_call, iter_tool_specs, prepare_tool
 
@@ -33,10 +34,15 @@ _ANSWER_TYPES = {"function_call": "function_call_output",
 class ToolRegistry:
     """Tools sent with each request and the handlers that answer their calls; registration
     accepts every shape the chat helper accepts (``tools.prepare_tool``/``iter_tool_specs``),
-    ``OpenAITool.from_function(fn)`` tools included (their handler is ``fn``)."""
+    ``OpenAITool.from_function(fn)`` tools included (their handler calls ``fn`` with the
+    arguments as keywords)."""
 
     _tools: list[OpenAITool]
     _handlers: dict[str, Any]
+
+    def _init_tools(self) -> None:
+        self._tools = []
+        self._handlers = {}
 
     @property
     def tools(self) -> list[OpenAITool]:
@@ -134,14 +140,14 @@ def capped_outputs(calls: list[dict[str, Any]], cap: int) -> list[dict[str, Any]
 
 
 def answered_ids(items: object) -> set[str]:
-    """The ``call_id`` of every ``*_output`` item of an input list."""
-    if not isinstance(items, list):
-        return set()
-    return {
-        item["call_id"] for item in items
-        if isinstance(item, Mapping) and str(item.get("type", "")).endswith("_output")
-        and isinstance(item.get("call_id"), str)
-    }
+    """The ``call_id`` of every ``*_output`` item of an input list (dicts or records)."""
+    found: set[str] = set()
+    for item in items if isinstance(items, list) else ():
+        data = item.to_dict() if isinstance(item, Record) else item
+        if (isinstance(data, Mapping) and str(data.get("type", "")).endswith("_output")
+                and isinstance(data.get("call_id"), str)):
+            found.add(data["call_id"])
+    return found
 
 
 def is_forced(choice: object) -> bool:

@@ -19,16 +19,11 @@ _POLL = 0.05  # how often a waiting job checks that the server still runs
 
 
 def response_view(final: JSONDict, status: str) -> JSONDict:
-    """The response before it ends (``queued``, ``in_progress``) or once ``cancelled``."""
-    return {
-        **final,
-        "status": status,
-        "completed_at": None,
-        "error": None,
-        "incomplete_details": None,
-        "output": [],
-        "usage": None,
-    }
+    """The response before it ends (``queued``, ``in_progress``) or once ``cancelled``: no
+    output, no usage (the spec has no null usage)."""
+    view = {key: value for key, value in final.items() if key != "usage"}
+    view.update(status=status, completed_at=None, error=None, incomplete_details=None, output=[])
+    return view
 
 
 class Job:

@@ -321,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             if index == trigger and fault is not None:
                 self._stream_fault(wire, fault, plan, index)
                 return
-            if plan.release is not None and index < len(plan.events):
+            if plan.release is not None and index < len(plan.events):  # paced by its job
                 if not self._released(plan.release, index):
                     break  # a cancelled background job: its stream ends where the job stopped
             elif index and core.chunk_delay > 0 and core.stopping.wait(core.chunk_delay):

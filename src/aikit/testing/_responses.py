@@ -153,9 +153,10 @@ def create_response(
         "top_p": body.get("top_p", 1.0),
         "truncation": body.get("truncation", "disabled"),
         "usage": usage,
-        "user": body.get("user"),
         "metadata": dict(metadata or {}),
     }
+    if isinstance(body.get("user"), str):
+        final["user"] = body["user"]
     conversation = body.get("conversation")
     if conversation is not None:
         conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
