@@ -173,7 +173,8 @@ def _responses_events(deltas: int) -> list[dict[str, Any]]:
     item = {"id": _MESSAGE_ID, "type": "message", "status": "in_progress", "content": [],
             "role": "assistant"}
     done_item = {**item, "status": "completed", "content": [part]}
-    usage = {"input_tokens": 18, "input_tokens_details": {"cached_tokens": 0},
+    usage = {"input_tokens": 18,
+             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
              "output_tokens": deltas, "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 18 + deltas}
     events: list[dict[str, Any]] = [
@@ -974,6 +975,116 @@ def row_stream(ctx: Context) -> list[Row]:
     ]
 
 
+def check_responses_events(server: Server) -> int:
+    """Fetch the Responses SSE body once and validate every event with openai-python's own
+    pydantic model of its type (required fields and types checked, not the lenient parsing its
+    stream does); the event count."""
+    import typing
+
+    import pydantic
+    from openai.types.responses import ResponseStreamEvent
+
+    union = typing.get_args(ResponseStreamEvent)[0]  # Annotated[Union[...], discriminator]
+    models: dict[str, Any] = {
+        typing.get_args(cls.model_fields["type"].annotation)[0]: cls
+        for cls in typing.get_args(union)
+    }
+    session = raw_session()
+    body = json.dumps({"model": MODEL, "input": RESPONSES_INPUT, "stream": True}).encode()
+    headers = {**RAW_HEADERS, "Accept": "text/event-stream"}
+    name, count = None, 0
+    try:
+        with session.post(server.url + "/responses", data=body, headers=headers, stream=True,
+                          timeout=TIMEOUT) as response:
+            for line in response.iter_lines():
+                if line.startswith(b"event: "):
+                    name = line[7:].decode()
+                elif line.startswith(b"data: "):
+                    kind = json.loads(line[6:]).get("type")
+                    if kind != name or kind not in models:
+                        raise BenchError(f"event {name!r} carries data of type {kind!r}")
+                    try:
+                        models[kind].model_validate_json(line[6:])
+                    except pydantic.ValidationError as exc:
+                        raise BenchError(f"openai-python refuses {kind}: {exc}") from None
+                    count += 1
+    finally:
+        session.close()
+    return count
+
+
+def row_responses(ctx: Context) -> list[Row]:
+    """8. Events/s over one Responses API SSE body: aikit responses.stream() vs openai-python
+    responses.create(stream=True), both reading each text delta."""
+    if openai_module() is None:
+        return [Row("responses", "Responses streaming events/s vs openai-python", "-", "-",
+                    None, ">= 3x", "SKIP", ["openai is not installed (pip install openai)"])]
+    s = ctx.sizes
+    deltas = s.stream_events
+    events = deltas + 8  # created, in_progress, item/part added, deltas, 4 x done, completed
+    client = aikit_client(ctx.server.url)
+    oclient = openai_client(ctx.server.url)
+    delta_type = "response.output_text.delta"
+
+    def check(count: int, seen: int, who: str) -> None:
+        if count != events or seen != deltas:
+            raise BenchError(f"{who} saw {count} events ({seen} deltas), expected {events} "
+                             f"({deltas})")
+
+    def aikit_stream() -> float:
+        started = time.perf_counter()
+        count = seen = 0
+        with client.responses.stream(RESPONSES_INPUT, model=MODEL) as stream:
+            for item in stream:
+                event = item.event
+                if event.type == delta_type:
+                    _ = event.delta
+                    seen += 1
+                count += 1
+        elapsed = time.perf_counter() - started
+        result = stream.result
+        if result is None or not result.success:
+            raise BenchError(f"aikit responses.stream() failed: {result and result.errors}")
+        check(count, seen, "aikit responses.stream()")
+        return events / elapsed
+
+    def openai_stream() -> float:
+        started = time.perf_counter()
+        count = seen = 0
+        for event in oclient.responses.create(model=MODEL, input=RESPONSES_INPUT, stream=True):
+            if event.type == delta_type:
+                _ = event.delta
+                seen += 1
+            count += 1
+        elapsed = time.perf_counter() - started
+        check(count, seen, "openai-python")
+        return events / elapsed
+
+    sides: dict[str, Callable[[], float]] = {"aikit": aikit_stream, "openai": openai_stream}
+    try:
+        valid = check_responses_events(ctx.server)
+        if valid != events:
+            raise BenchError(f"the server sent {valid} events, expected {events}")
+        for fn in sides.values():  # warm up, and both sides read the same deltas
+            fn()
+        figures = interleave(sides, s.stream_rounds, s.row_budget, collect=False)
+    finally:
+        client.close()
+        oclient.close()
+    med = {name: median(values) for name, values in figures.items()}
+    ratio = paired_ratio(figures["aikit"], figures["openai"])
+    version = getattr(openai_module(), "__version__", "?")
+    return [Row(
+        "responses", "Responses streaming events/s, responses.stream() vs openai-python",
+        f"{med['aikit']:.0f} ev/s", f"{med['openai']:.0f} ev/s", ratio, ">= 3x",
+        verdict(ratio >= 3.0),
+        [f"{events} events/stream ({deltas} output_text deltas, each event validated by openai "
+         f"{version}'s models), {len(figures['aikit'])} interleaved rounds, figures are "
+         "medians, ratio the median of per-round ratios"],
+        {"events_per_s": figures, "events": events, "deltas": deltas},
+    )]
+
+
 def row_import(ctx: Context) -> list[Row]:
     """6. Fresh-interpreter wall time of ``import X`` minus ``pass``, interleaved, medians."""
     s = ctx.sizes
@@ -1118,6 +1229,7 @@ ROWS: dict[str, Callable[[Context], list[Row]]] = {
     "stream": row_stream,
     "import": row_import,
     "inflight": row_inflight,
+    "responses": row_responses,
 }
 
 

@@ -38,3 +38,24 @@ def test_bench_quick_import_and_sync_report_ratios() -> None:
             assert name == "import", line
             continue
         assert re.search(r"ratio\s+\d+\.\d+x", line), f"{name}: no ratio in {line!r}"
+
+
+def test_bench_quick_responses_row_reports_a_ratio() -> None:
+    """The Responses stream the bench server sends is read by both sides (openai-python's
+    models accept every event; both count the same events and deltas), or skips."""
+    env = dict(os.environ)
+    env.pop("AIKIT_LOG", None)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "responses"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("responses ")]
+    assert len(lines) == 1, done.stdout
+    line = lines[0]
+    assert re.search(r"(PASS|MISS|SKIP)$", line), f"no verdict in {line!r}"
+    if not line.endswith("SKIP"):  # SKIP: openai is not installed
+        assert re.search(r"ratio\s+\d+\.\d+x", line), f"no ratio in {line!r}"

@@ -42,3 +42,13 @@ if r.choice is not None:
 
 helper = client.chat.create("You are terse.")
 print(helper.prompt("hi").choices[0].mesage)  # E: [attr-defined]
+
+# The Responses API: a misspelt option, a callback for another result class.
+client.responses.create("hi", instrucions="x")  # E: [call-overload]
+client.responses.create("hi", stream=True, on_data=on_embeddings)  # E: "on_data" to "create"
+client.responses.retrieve("resp_1", strating_after=3)  # E: [call-overload]
+client.responses.input_items.list("resp_1", ordr="asc")  # E: ordr
+client.responses.input_tokens.count("hi", instrucions="x")  # E: instrucions
+client.responses.compact("hi", previous_respone_id="x")  # E: previous_respone_id
+client.responses.delete("resp_1", timout=1)  # E: timout
+client.responses.stream("hi", temprature=1)  # E: temprature

@@ -40,7 +40,9 @@ class FakeOpenAIServer(FaultScripting):
     - cut (``drop_next``, ``truncate_next``, ``stall_next``): end the response early;
     - pace (``trickle_next``) and interim (``early_hints_next``);
     - for streamed replies only, stream fault (``stream_fault_next``) and stream events
-      (``stream_raw_next``); for chat completions, reply (``reply_next``).
+      (``stream_raw_next``); for chat completions and responses, reply (``reply_next``;
+      ``refusal``, ``reasoning`` and ``status`` for responses); the pace of background
+      responses (``background_step``).
 
     So ``delay_next(1); fail_next(429)`` gives one slow 429. A drop before the first byte
     leaves the other families queued for the next request. Script a fault before starting the
