@@ -5,7 +5,7 @@
 ``on_response``) runs on the GUI thread from Qt's event loop and may touch widgets directly:
 no signals to declare, no QThread, no lock. Closing the window cancels its requests.
 
-    pip install 'aikit[qt]'
+    pip install 'aikit-sdk[qt]'
     python samples/qt_chat.py [--model gpt-4o-mini] [--self-test]
 
 ``ChatWindow`` is importable and drivable (``send(text)``, ``stop()``) so tests can run it;
@@ -35,7 +35,7 @@ try:
         QWidget,
     )
 except ImportError:  # pragma: no cover - depends on the environment
-    sys.exit("qt_chat needs PySide6: pip install 'aikit[qt]'")
+    sys.exit("qt_chat needs PySide6: pip install 'aikit-sdk[qt]'")
 
 from aikit import (
     OpenAI,

@@ -161,4 +161,4 @@ def test_missing_pyside6_gives_an_install_hint() -> None:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
-    assert "pip install 'aikit[qt]'" in result.stdout
+    assert "pip install 'aikit-sdk[qt]'" in result.stdout

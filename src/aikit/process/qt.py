@@ -14,7 +14,7 @@ try:
     from shiboken6 import isValid
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "aikit.process.qt needs PySide6: install the extra with pip install 'aikit[qt]'"
+        "aikit.process.qt needs PySide6: install the extra with pip install 'aikit-sdk[qt]'"
     ) from exc
 
 from aikit.process._forms import Form, _attached_form
