@@ -313,12 +313,20 @@ def current() -> Process | None:
 
 
 def _warn_undelivered() -> None:
+    """At exit: the main process's callbacks that will never run, said once, with the fix.
+
+    A script that makes callback calls from the main thread and ends without ``pump()`` or
+    ``result.wait()`` would otherwise drop them without a word.
+    """
     count = len(MAIN._items)
-    if count:
+    in_flight = len(MAIN._requests)
+    if count or in_flight:
         _log.warning(
-            "aikit: %d message(s) posted to the main process were never delivered; the main "
-            "thread receives them only while it calls aikit.process.pump() or result.wait()",
-            count,
+            "aikit: the main process exits with %d undelivered callback message(s) and %d "
+            "call(s) still in flight; their callbacks never ran. The main thread receives "
+            "callbacks only while it calls aikit.process.pump() or result.wait(): wait for "
+            "the results before the script ends.",
+            count, in_flight,
         )
 
 
