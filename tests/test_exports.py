@@ -49,6 +49,7 @@ PUBLIC_MODULES = [
     "aikit.resources.files", "aikit.resources.images", "aikit.resources.models",
     "aikit.resources.moderations", "aikit.testing.plugin", "aikit.resources.responses",
     "aikit.helpers.structured", "aikit.helpers.parsing", "aikit.helpers.conversation",
+    "aikit.resources.batches", "aikit.resources.uploads", "aikit.limits",
 ]
 #: Public modules not imported here: the Qt adapter needs PySide6 (tests/process/test_qt_form.py).
 NOT_IMPORTED = {"aikit.process.qt"}

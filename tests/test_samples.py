@@ -86,9 +86,12 @@ CONSOLE_SAMPLES = {
 }
 GUI_SAMPLES = {"tk_chat", "qt_chat"}  # need a display / PySide6: tested below
 # Samples added later still run here, with the checks every sample must pass.
+#: Samples with a test of their own (they need an optional extra).
+OWN_TESTS = {"dask_bulk": "tests/test_dask_sample.py"}
 OTHER_SAMPLES = sorted(
     p.stem for p in SAMPLES.glob("*.py")
-    if not p.stem.startswith("_") and p.stem not in CONSOLE_SAMPLES and p.stem not in GUI_SAMPLES
+    if not p.stem.startswith("_") and p.stem not in CONSOLE_SAMPLES
+    and p.stem not in GUI_SAMPLES and p.stem not in OWN_TESTS
 )
 
 

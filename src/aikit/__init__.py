@@ -9,10 +9,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import process
+from ._batch_parameters import (
+    OpenAIBatchListParameters,
+    OpenAIBatchParameters,
+    OpenAIBatchRunParameters,
+    OpenAIUploadFileParameters,
+    OpenAIUploadParameters,
+)
+from ._batch_results import (
+    OpenAIBatch,
+    OpenAIBatchItem,
+    OpenAIBatchListResult,
+    OpenAIBatchProgress,
+    OpenAIBatchRequest,
+    OpenAIBatchRequestCounts,
+    OpenAIBatchResult,
+    OpenAIBatchSummary,
+    OpenAIUpload,
+    OpenAIUploadPart,
+    OpenAIUploadPartResult,
+    OpenAIUploadResult,
+)
 from ._logging import setup_from_env
 from ._version import __version__
 from .client import OpenAI
-from .errors import ErrorKind, OpenAIError
+from .errors import ErrorKind, OpenAIError, RetryInfo
 from .objects import (
     OpenAIChoice,
     OpenAIEmbedding,
@@ -68,6 +89,7 @@ from .results import (
 )
 
 if TYPE_CHECKING:
+    from ._batch_job import BatchJob
     from ._headers import Headers
     from ._responses_stream import ResponsesStream
     from ._streaming import ChatStream
@@ -77,10 +99,22 @@ if TYPE_CHECKING:
     from .providers import OpenAIProviders
 
 __all__ = [
+    "BatchJob",
     "ChatStream",
     "ErrorKind",
     "Headers",
     "OpenAI",
+    "OpenAIBatch",
+    "OpenAIBatchItem",
+    "OpenAIBatchListParameters",
+    "OpenAIBatchListResult",
+    "OpenAIBatchParameters",
+    "OpenAIBatchProgress",
+    "OpenAIBatchRequest",
+    "OpenAIBatchRequestCounts",
+    "OpenAIBatchResult",
+    "OpenAIBatchRunParameters",
+    "OpenAIBatchSummary",
     "OpenAIChatCompletionsListParameters",
     "OpenAIChatCompletionsMessagesParameters",
     "OpenAIChatCompletionsParameters",
@@ -131,15 +165,23 @@ __all__ = [
     "OpenAIResponsesStreamResult",
     "OpenAIResult",
     "OpenAITool",
+    "OpenAIUpload",
+    "OpenAIUploadFileParameters",
+    "OpenAIUploadParameters",
+    "OpenAIUploadPart",
+    "OpenAIUploadPartResult",
+    "OpenAIUploadResult",
     "OpenAIVision",
     "OpenAIVisionHelper",
     "RateLimit",
     "ResponsesStream",
+    "RetryInfo",
     "__version__",
     "process",
 ]
 
 _LAZY = {
+    "BatchJob": "_batch_job",
     "ChatStream": "_streaming",
     "Headers": "_headers",
     "OpenAIChatHelper": "helpers.chat_helper",

@@ -1,10 +1,11 @@
 """The base parameter class: options of every call, 4D camelCase or snake_case, dict or keywords.
 
-Execution keys (callbacks, timeout, deadline, retries, headers, owner, throw) steer the call and
-are never sent. Everything else is the request: ``body()`` for JSON endpoints, ``query()`` for
-the list endpoints, ``form_fields()`` for the file upload. Keys a class does not model are sent
-as given (None values left out). Values are checked by the shared checks of ``_settings``, the
-same as client settings: TypeError for a wrong type, ValueError for a wrong value.
+Execution keys (callbacks, timeout, deadline, retries, headers, owner, throw, group) steer the
+call and are never sent. Everything else is the request: ``body()`` for JSON endpoints,
+``query()`` for the list endpoints, ``form_fields()`` for the file upload. Keys a class does not
+model are sent as given (None values left out). Values are checked by the shared checks of
+``_settings``, the same as client settings: TypeError for a wrong type, ValueError for a wrong
+value.
 
 The classes for each endpoint derive from ``OpenAIParameters`` and validate their fields with
 ``optional`` and ``one_of``; ``aikit.parameters`` exports them all.
@@ -41,7 +42,8 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 #: Callback fields; ``formula`` is 4D's name for ``on_terminate`` and also receives stream chunks.
 CALLBACK_FIELDS = ("on_response", "on_error", "on_terminate", "formula", "on_data")
-_CALLBACK_NAMES = (*CALLBACK_FIELDS, "onResponse", "onError", "onTerminate", "onData")
+_CALLBACK_NAMES = (*CALLBACK_FIELDS, "on_retry", "onResponse", "onError", "onTerminate", "onData",
+                   "onRetry")
 
 
 def optional(check: Callable[..., Any], *args: Any) -> Validator:
@@ -53,6 +55,15 @@ def optional(check: Callable[..., Any], *args: Any) -> Validator:
             check(value, attribute.name, *args)
 
     return validate
+
+
+def check_group(value: Any, name: str) -> str:
+    """A group name: a non-empty str."""
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"`{name}` must not be empty")
+    return value
 
 
 def one_of(*allowed: str) -> Validator:
@@ -89,6 +100,16 @@ class OpenAIParameters(Record):
     on_data: Callback | None = attrs.field(
         default=None, validator=optional(check_callable), kw_only=True
     )
+    #: Told of each retry (a ``RetryInfo``: attempt, delay, error) before its back-off: on the
+    #: owner's thread in callback mode (before on_response/on_error), else on the caller's.
+    on_retry: Callable[[Any], object] | None = attrs.field(
+        default=None, validator=optional(check_callable), kw_only=True
+    )
+    #: Callback mode: the call's group (per owner and client), for ``exclusive``.
+    group: str | None = attrs.field(default=None, validator=optional(check_group), kw_only=True)
+    #: Callback mode: terminate the owner's older calls of ``group`` still in flight (their
+    #: on_error + on_terminate run, kind ``terminated``) before this one is sent.
+    exclusive: bool = attrs.field(default=False, kw_only=True)
     #: Raise the first error (sync mode) instead of only reporting it.
     throw: bool = attrs.field(default=False, kw_only=True)
     #: Seconds (> 0) for connect and each read, and for a whole non-stream attempt;
@@ -130,6 +151,9 @@ class OpenAIParameters(Record):
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset(
         (
             *CALLBACK_FIELDS,
+            "on_retry",
+            "group",
+            "exclusive",
             "throw",
             "timeout",
             "deadline",
@@ -143,6 +167,8 @@ class OpenAIParameters(Record):
     )
 
     def _check(self) -> None:
+        if self.exclusive and not self.group:
+            raise ValueError("`exclusive=True` needs a `group` (the calls it supersedes)")
         names = self._field_names()
         for key, value in self.extra.items():
             if callable(value) or _looks_like_callback(key):
@@ -150,7 +176,7 @@ class OpenAIParameters(Record):
                 did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise ValueError(
                     f"unknown callback {key!r}{did_you_mean}; callbacks are "
-                    "on_response, on_error, on_terminate, formula and on_data"
+                    "on_response, on_error, on_terminate, formula, on_data and on_retry"
                 )
             near = near_miss(snake_case(key), names)
             if near is not None:

@@ -3,11 +3,15 @@
 A result is filled once — on the calling thread in sync mode, on the owner's thread just before
 its callbacks run in callback mode — and is read-only for users after that. The classes for
 each endpoint derive from ``OpenAIResult``; ``aikit.results`` exports them all.
+
+A pending result can also be waited for as a ``concurrent.futures.Future`` (``future()``) or
+awaited on the loop of the asyncio form that owns it (``await result``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -15,15 +19,29 @@ from ._headers import Headers
 from ._http.response import HTTPResponse
 from .errors import OpenAIError
 
+if TYPE_CHECKING:
+    from collections.abc import Generator
+    from concurrent.futures import Future
+
+    from typing_extensions import Self
+
+    from .process import Owner
+
 __all__ = ["OpenAIResult", "RateLimit", "RequestControl"]
 
 
 class RequestControl(Protocol):
-    """What a pending result delegates ``wait()`` and ``terminate()`` to."""
+    """What a pending result delegates ``wait()``, ``terminate()``, ``future()`` and
+    ``await`` to (a callback-mode ``Call``)."""
 
     def wait(self, timeout: float | None) -> bool: ...
 
     def terminate(self) -> None: ...
+
+    def on_resolved(self, fn: Callable[[Any], object]) -> bool: ...
+
+    @property
+    def owner(self) -> Owner: ...
 
 
 @attrs.frozen
@@ -159,6 +177,32 @@ class OpenAIResult:
         control = self._control
         if control is not None and not self._terminated:
             control.terminate()
+
+    def future(self) -> Future[Self]:
+        """A ``concurrent.futures.Future`` resolved with this result itself once the call has
+        ended: on the owner's thread right after ``on_terminate`` (done-callbacks run there),
+        or already done for a sync or finished result.
+
+        Never resolved with an exception: errors are in ``errors`` as usual. A call cancelled
+        because its owner went away (``kill_worker``, a closed form) resolves it too, with the
+        cancelled result (no callback ran). Cancelling the future does not stop the call
+        (``terminate()`` does). Any thread may wait on it: ``result.future().result(30)``.
+        """
+        from ._lifecycle.futures import result_future
+
+        return result_future(self)
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        """``await result``: this result once the call has ended (right after ``on_terminate``),
+        at once for a sync or finished result.
+
+        A pending result is awaited on the thread whose asyncio loop delivers its callbacks:
+        the call was made (or ``owner=``) with ``process.asyncio.attach()`` active on that
+        loop; elsewhere ``RuntimeError``. Cancelling the awaiting task leaves the call running.
+        """
+        from ._lifecycle.futures import await_result
+
+        return await_result(self).__await__()
 
     def __repr__(self) -> str:
         state = "terminated" if self._terminated else "pending"

@@ -27,6 +27,7 @@ __all__ = [
     "SETTINGS",
     "SETTING_CHECKS",
     "check_api_key",
+    "check_bool",
     "check_callable",
     "check_choice",
     "check_headers",
@@ -34,7 +35,9 @@ __all__ = [
     "check_mapping",
     "check_number",
     "check_proxies",
+    "check_rate",
     "check_seconds",
+    "check_store",
     "check_str",
     "check_verify",
     "collect_settings",
@@ -51,7 +54,8 @@ SETTINGS = frozenset(
     {
         "api_key", "base_url", "organization", "project", "max_retries", "timeout",
         "http_agent", "custom_headers", "provider", "max_concurrent_requests", "proxies",
-        "verify", "max_response_bytes",
+        "verify", "max_response_bytes", "requests_per_minute", "tokens_per_minute",
+        "limit_store", "adaptive_limits",
     }
 )
 
@@ -214,6 +218,37 @@ def check_seconds(value: Any, name: str) -> float:
     return float(value)
 
 
+def check_rate(value: Any, name: str) -> float | None:
+    """None (no limit) or a rate per minute: a finite number > 0."""
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise TypeError(f"`{name}` must be a number per minute or None, not {_type(value)}")
+    if not 0 < value < float("inf"):  # also refuses NaN
+        raise ValueError(f"`{name}` must be a finite number > 0, not {value!r}")
+    return float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A bool (not 0/1: a number here is a mistake)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, not {_type(value)}")
+    return value
+
+
+def check_store(value: Any, name: str = "limit_store") -> Any:
+    """None (each client its own ``InProcessStore``) or a rate-limit store: an object with an
+    ``update(key, change)`` method (``aikit.limits.Store``)."""
+    if value is not None and (
+        isinstance(value, Mapping) or not callable(getattr(value, "update", None))
+    ):
+        raise TypeError(
+            f"`{name}` must be a rate-limit store (aikit.limits.InProcessStore, SQLiteStore, "
+            f"RedisStore or an object with update(key, change)), not {_type(value)}"
+        )
+    return value
+
+
 def check_mapping(value: Any, name: str) -> dict[str, Any]:
     """A dict (any mapping, copied); the content is not shown."""
     if not isinstance(value, Mapping):
@@ -280,4 +315,8 @@ SETTING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "custom_headers": lambda v: check_headers(v, "custom_headers"),
     "proxies": check_proxies,
     "verify": check_verify,
+    "requests_per_minute": lambda v: check_rate(v, "requests_per_minute"),
+    "tokens_per_minute": lambda v: check_rate(v, "tokens_per_minute"),
+    "adaptive_limits": lambda v: check_bool(v, "adaptive_limits"),
+    "limit_store": check_store,
 }

@@ -1,4 +1,4 @@
-"""Command line: ``aikit models|chat|embed|image|moderate|files|providers|serve|demo``.
+"""Command line: ``aikit models|chat|embed|image|moderate|files|providers|serve|demo|batch``.
 
 Errors print one line on stderr and exit 1; ``--json`` prints the raw response body.
 """
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
+from ._cli_batch import add_batch_parser, cmd_batch
 from ._results_base import OpenAIResult
 from .client import OpenAI
 
@@ -208,7 +209,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     run_demo(args)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
     "models": cmd_models,
     "chat": cmd_chat,
     "embed": cmd_embed,
@@ -218,6 +219,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "providers": cmd_providers,
     "serve": cmd_serve,
     "demo": cmd_demo,
+    "batch": cmd_batch,  # returns its exit status
 }
 
 
@@ -264,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--server-key", default=None, help="key the simulator expects")
     sub.add_parser("demo", parents=[common],
                    help="a short tour (against the embedded simulator when nothing is configured)")
+    add_batch_parser(sub, common)
     return parser
 
 
@@ -271,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except _CLIError as exc:
         print(f"aikit: error: {exc}", file=sys.stderr)
         return 1
@@ -280,4 +283,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status or 0

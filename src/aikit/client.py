@@ -11,15 +11,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ._http.request import RequestSpec, build_headers, build_url, query_pairs
+from ._lifecycle.calls import invoke
 from ._lifecycle.runner import Runner
 from ._logging import mask_key, mask_url
 from ._settings import (
     DEFAULT_MAX_RESPONSE_BYTES,
     check_api_key,
+    check_bool,
     check_headers,
     check_int,
     check_proxies,
+    check_rate,
     check_seconds,
+    check_store,
     check_str,
     check_verify,
     collect_settings,
@@ -32,8 +36,11 @@ if TYPE_CHECKING:
     import requests
 
     from ._streaming import SessionFactory
+    from .limits import Store
+    from .limits._limiter import Limiter
     from .parameters import OpenAIParameters
     from .providers import ModelRoute, OpenAIProviders
+    from .resources.batches import Batches
     from .resources.chat import Chat
     from .resources.embeddings import Embeddings
     from .resources.files import Files
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
     from .resources.models import Models
     from .resources.moderations import Moderations
     from .resources.responses import Responses
+    from .resources.uploads import Uploads
 
 __all__ = ["OpenAI"]
 
@@ -76,10 +84,31 @@ class OpenAI:
         proxies: Mapping[str, str] | None = None,
         verify: bool | str | None = None,
         max_response_bytes: int | None = None,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        limit_store: Store | None = None,
+        adaptive_limits: bool | None = None,
     ) -> None:
         """``OpenAI(key, base_url)``, or 4D's one settings object: a dict (camelCase keys too)
         or the path of a JSON file, as the first argument (a dict may come second, after a
-        key). Keywords win over both; what is still unset comes from ``OPENAI_*`` variables."""
+        key). Keywords win over both; what is still unset comes from ``OPENAI_*`` variables.
+
+        Rate limits (docs/architecture/limits.md), per origin (``scheme://host:port``) and
+        model, as OpenAI counts them; a call waits before it is sent (``terminate()`` and
+        ``deadline`` still end it at once):
+
+        - ``requests_per_minute`` / ``tokens_per_minute``: your budgets (None: none). Calls
+          are spread evenly (a burst of at most 6 s of the budget); a call's tokens are
+          estimated from its body (prompt + output maximum), then charged what its answer's
+          ``usage`` says it used beyond that.
+        - ``adaptive_limits`` (default True): also follow the server: pace calls when its
+          ``x-ratelimit-remaining-*`` runs low so it lasts until its reset, and after a 429
+          pause every call to that origin and model until its ``retry-after`` (the call's
+          retry waits for that pause instead of its own back-off). False: only your budgets.
+        - ``limit_store``: where the budgets live: ``aikit.limits.InProcessStore`` (default,
+          one per client; pass one to several clients to share it), ``SQLiteStore(path)``
+          (the processes of a machine), ``RedisStore(url)`` (machines), or your own ``Store``.
+        """
         settings = collect_settings(
             (api_key, base_url),
             {
@@ -87,6 +116,9 @@ class OpenAI:
                 "timeout": timeout, "custom_headers": custom_headers, "http_agent": http_agent,
                 "provider": provider, "max_concurrent_requests": max_concurrent_requests,
                 "proxies": proxies, "verify": verify, "max_response_bytes": max_response_bytes,
+                "requests_per_minute": requests_per_minute,
+                "tokens_per_minute": tokens_per_minute, "limit_store": limit_store,
+                "adaptive_limits": adaptive_limits,
             },
         )
         self._providers: OpenAIProviders | None = None
@@ -122,8 +154,15 @@ class OpenAI:
             settings.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
             "max_response_bytes", 1,
         )
+        self._limiter = _make_limiter(
+            check_rate(settings.get("requests_per_minute"), "requests_per_minute"),
+            check_rate(settings.get("tokens_per_minute"), "tokens_per_minute"),
+            check_store(settings.get("limit_store")),
+            check_bool(settings.get("adaptive_limits", True), "adaptive_limits"),
+        )
         self._runner = Runner(
-            pool_size=self._max_concurrent, proxies=self._proxies, verify=self._verify
+            pool_size=self._max_concurrent, proxies=self._proxies, verify=self._verify,
+            limiter=self._limiter,
         )
 
     # -- settings -----------------------------------------------------------------------
@@ -138,6 +177,26 @@ class OpenAI:
         providers = OpenAIProviders()
         self._providers = providers
         self._provider_error = providers.apply_settings(settings, name)
+
+    @property
+    def requests_per_minute(self) -> float | None:
+        """The requests budget per origin and model (None: none)."""
+        return None if self._limiter is None else self._limiter.requests_per_minute
+
+    @property
+    def tokens_per_minute(self) -> float | None:
+        """The tokens budget per origin and model (None: none)."""
+        return None if self._limiter is None else self._limiter.tokens_per_minute
+
+    @property
+    def adaptive_limits(self) -> bool:
+        """Whether calls follow the server's rate-limit headers and 429s."""
+        return self._limiter is not None and self._limiter.adaptive
+
+    @property
+    def limit_store(self) -> Store | None:
+        """Where the rate-limit budgets live (None: no limiter runs)."""
+        return None if self._limiter is None else self._limiter.store
 
     @property
     def max_concurrent_requests(self) -> int:
@@ -190,6 +249,18 @@ class OpenAI:
         from .resources.files import Files
 
         return Files(self)
+
+    @functools.cached_property
+    def uploads(self) -> Uploads:
+        from .resources.uploads import Uploads
+
+        return Uploads(self)
+
+    @functools.cached_property
+    def batches(self) -> Batches:
+        from .resources.batches import Batches
+
+        return Batches(self)
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
@@ -271,6 +342,12 @@ class OpenAI:
             secrets=tuple(s for s in (key, password) if s),
         )
         spec.error = error
+        limiter = self._limiter
+        if limiter is not None and json_body is not None:
+            model = json_body.get("model")
+            if isinstance(model, str):
+                spec.model = model
+            spec.cost = limiter.estimate(json_body, path.endswith(_GENERATING))
         return spec
 
     # -- providers ----------------------------------------------------------------------
@@ -310,9 +387,27 @@ class OpenAI:
         """A sync iterator over the request's stream (chunks on the caller's thread): a
         ``ChatStream`` unless ``session``/``stream_type`` say otherwise."""
         spec = self._prepare(method, path, params, stream=True, **request)
+        if params.on_retry is not None:  # the caller's thread is the one iterating
+            spec.on_retry = functools.partial(invoke, params.on_retry)
         if session is None:
             return self._runner.stream(spec)
         return self._runner.stream(spec, session, stream_type)
+
+
+#: Endpoints whose calls generate output tokens (charged their ``max_tokens``).
+_GENERATING = ("/chat/completions", "/responses", "/completions")
+
+
+def _make_limiter(
+    rpm: float | None, tpm: float | None, store: Store | None, adaptive: bool
+) -> Limiter | None:
+    """The client's rate limiter; None (no cost at all) without budgets nor adaptive mode."""
+    if rpm is None and tpm is None and not adaptive:
+        return None
+    from .limits import InProcessStore
+    from .limits._limiter import Limiter
+
+    return Limiter(InProcessStore() if store is None else store, rpm, tpm, adaptive)
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,7 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ErrorKind", "OpenAIError"]
+import attrs
+
+__all__ = ["ErrorKind", "OpenAIError", "RetryInfo"]
 
 
 class ErrorKind(str, enum.Enum):
@@ -227,3 +229,21 @@ class OpenAIError(Exception):
     @property
     def is_terminated(self) -> bool:
         return self.kind in ("terminated", "cancelled")
+
+
+@attrs.frozen
+class RetryInfo:
+    """What ``on_retry`` receives before each retry of a call (none for the first attempt).
+
+    In callback mode it runs on the owner's thread, in order with the call's other callbacks
+    (so before ``on_response``/``on_error``); in sync mode on the caller's thread, before the
+    back-off starts. A raising ``on_retry`` is logged and the call goes on.
+    """
+
+    #: 1 for the first retry (the second attempt), 2 for the next, ...
+    attempt: int
+    #: Seconds the call waits before that retry (the server's ``retry-after`` or the back-off).
+    delay: float
+    #: Why the previous attempt is retried: its transport error (``connection``, ``timeout``),
+    #: or an ``api`` error built from the retried answer (its status, message and headers).
+    error: OpenAIError

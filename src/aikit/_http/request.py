@@ -6,7 +6,8 @@ Pure functions of the client's settings and the call's parameters; no I/O here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -97,11 +98,20 @@ class RequestSpec:
     """A prepared request: everything the lifecycle needs, fixed at call time.
 
     Plain slots and no ``repr``: it holds the call's secrets.
+
+    It pickles, to be sent by another process of the same job (a worker of a bulk run):
+    every field travels, the secrets included (so never pickle one to storage or to anyone
+    else), except what is bound to this process, dropped (None): ``session``, a caller's
+    ``requests.Session`` (``http_agent``: the receiving client sends through its own
+    transport), and ``on_retry``, which ``Runner.run`` binds to the call and its owner here
+    (the receiving runner binds its own from the call's parameters). ``deadline``, an
+    absolute ``time.monotonic()``, travels as the wall-clock time it stands for and is turned
+    back into the receiver's monotonic time, so it stays the same moment across processes.
     """
 
     __slots__ = (
-        "body", "deadline", "error", "headers", "max_bytes", "method", "retries", "secrets",
-        "session", "stream", "timeout", "url",
+        "body", "cost", "deadline", "error", "headers", "max_bytes", "method", "model",
+        "on_retry", "retries", "secrets", "session", "stream", "timeout", "url",
     )
 
     def __init__(
@@ -129,6 +139,51 @@ class RequestSpec:
         self.secrets = secrets
         #: Set when the call must fail without sending (e.g. an unknown provider).
         self.error: OpenAIError | None = None
+        #: The model the body names (after provider routing), "" for none: with the URL's
+        #: origin, the rate-limit budget the call belongs to (``aikit.limits``).
+        self.model = ""
+        #: The call's estimated tokens (prompt + output maximum), set by the client when a
+        #: rate limiter runs; 0 when not estimated.
+        self.cost = 0
+        #: Told of each retry before its back-off (``Runner.run`` sets it from ``on_retry``:
+        #: called on the caller's thread, or posted to the owner): takes a ``RetryInfo``.
+        self.on_retry: Callable[[Any], object] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Every slot that is set, less what is bound to this process (``session``,
+        ``on_retry``); ``deadline`` as a wall-clock time."""
+        state = {
+            name: getattr(self, name) for name in _slot_names(type(self))
+            if hasattr(self, name) and name not in _LOCAL_ONLY
+        }
+        deadline = state.pop("deadline", None)
+        if deadline is not None:
+            state["deadline_wall"] = time.time() + (deadline - time.monotonic())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        wall = state.pop("deadline_wall", None)
+        state["deadline"] = None if wall is None else time.monotonic() + (wall - time.time())
+        for name in _LOCAL_ONLY & set(_slot_names(type(self))):
+            state.setdefault(name, None)
+        for name, value in state.items():
+            setattr(self, name, value)
+
+
+#: Fields a pickled spec leaves out (None in the copy): bound to this process.
+_LOCAL_ONLY = frozenset({"session", "on_retry"})
+
+
+def _slot_names(cls: type) -> list[str]:
+    """The slots of ``cls`` and its bases (``__slots__`` lists only a class's own)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return names
 
 
 @functools.lru_cache(maxsize=64)

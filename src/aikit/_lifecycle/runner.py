@@ -9,16 +9,19 @@ bug — the call ends with exactly one final result (docs/architecture/lifecycle
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._http.abort import Abortable, watchdog
 from .._http.response import HTTPResponse
 from .._logging import logger, redact_headers
 from .._streaming import ChatStream, SessionFactory, StreamSession
-from ..errors import ErrorKind, OpenAIError, internal_error, release_frames
-from .calls import Call
+from ..errors import ErrorKind, OpenAIError, RetryInfo, internal_error, release_frames
+from .calls import Call, invoke
 from .pool import IOPool, PoolClosed
 
 if TYPE_CHECKING:
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from .._http.request import RequestSpec
     from .._http.transport import Transport
     from .._results_base import OpenAIResult
+    from ..limits._limiter import Limiter
+    from .futures import Groups
 
 __all__ = ["Runner"]
 
@@ -37,9 +42,15 @@ Outcome = Any  # HTTPResponse | StreamHandle | OpenAIError
 class Runner:
     """Runs calls for one client: owns its transport, its I/O pool and its calls in flight."""
 
+    #: The callback calls of each (owner, group), made on the first call with a ``group``.
+    _groups: Groups | None = None
+
     def __init__(
-        self, *, pool_size: int, proxies: Mapping[str, str] | None, verify: bool | str | None
+        self, *, pool_size: int, proxies: Mapping[str, str] | None, verify: bool | str | None,
+        limiter: Limiter | None = None,
     ) -> None:
+        #: The client's rate limiter (``aikit.limits``): None costs nothing per call.
+        self._limiter = limiter
         self._pool_size = pool_size
         self._proxies = proxies
         self._verify = verify
@@ -49,6 +60,7 @@ class Runner:
         self._calls: set[Call] = set()
         self._controls: set[Abortable] = set()  # sync calls in progress (set ops are atomic)
         self._closed = False
+        _runners.add(self)  # weakly: a forked child starts over (_after_fork)
 
     # -- entry points -------------------------------------------------------------------
     def run(
@@ -62,6 +74,8 @@ class Runner:
             session = StreamSession
         if params.is_async:
             return self._submit(spec, params, result_type, session)
+        if params.on_retry is not None:  # sync: on the caller's thread, before the back-off
+            spec.on_retry = functools.partial(invoke, params.on_retry)
         result = result_type()
         control = self._sync_control()
         timer = self._start_deadline(spec, control.abort)
@@ -136,6 +150,9 @@ class Runner:
     ) -> R:
         from ..process._registry import resolve_owner
 
+        group = params.group
+        if params.exclusive and not group:
+            raise ValueError("`exclusive=True` needs a `group` (the calls it supersedes)")
         owner = resolve_owner(params.owner)  # a caller with no process: raises here
         result = result_type()
         call = Call(params, result, owner)
@@ -143,6 +160,10 @@ class Runner:
         if not owner.track(call):
             call.cancel()  # the owner is gone already: a cancelled result, nothing sent
             return result
+        if params.on_retry is not None:  # on the owner's thread, in order with the rest
+            spec.on_retry = functools.partial(call.post, call.deliver_retry)
+        if group:
+            self._join_group(call, group, params.exclusive)
         timer = self._start_deadline(spec, call.terminate)  # time spent queued counts too
         with self._lock:
             pool = None if self._closed else self._pool
@@ -159,6 +180,22 @@ class Runner:
             self._forget(call)
             call.terminate()
         return result
+
+    def _join_group(self, call: Call, group: str, exclusive: bool) -> None:
+        """Put ``call`` in its owner's ``group``; ``exclusive`` first supersedes the owner's
+        older calls of that group still in flight (on_error + on_terminate, ``terminated``)."""
+        groups = self._groups
+        if groups is None:
+            from .futures import Groups
+
+            with self._lock:
+                if self._groups is None:
+                    self._groups = Groups()
+                groups = self._groups
+        from .futures import superseded_error
+
+        for older in groups.join(call, group, exclusive):
+            older.supersede(superseded_error(group))
 
     def _job(
         self, call: Call, spec: RequestSpec, timer: Any, session: SessionFactory | None
@@ -226,10 +263,16 @@ class Runner:
         if isinstance(transport, OpenAIError):
             return transport
         debug = logger.isEnabledFor(10)
+        limiter = self._limiter
+        cooled = [False]  # the last answer put its origin and model in a shared cool-down
 
         def attempt(retries_taken: int) -> Outcome:
+            # The limiter first: it may wait (abortably) for the budget or a cool-down.
+            ticket = None if limiter is None else limiter.acquire(spec, control)
             started = time.monotonic()
             answer = transport.send(spec, control)
+            if limiter is not None:
+                cooled[0] = limiter.settle(spec, ticket, answer)
             if debug:
                 meta = answer if isinstance(answer, HTTPResponse) else answer.meta
                 logger.debug(
@@ -244,9 +287,16 @@ class Runner:
             what = outcome.status if isinstance(outcome, HTTPResponse) else outcome.message
             logger.info("Retrying %s %s in %.2f s after %s", spec.method, _shown(spec), delay,
                         what)
+            notify = spec.on_retry  # the call's on_retry: invoked here (sync) or posted
+            if notify is not None:
+                notify(RetryInfo(attempt=n, delay=delay, error=_retry_error(outcome)))
 
         outcome = _retrying()(
-            attempt, spec.retries, cancelled=lambda: control.aborted, sleep=control.wait,
+            attempt, spec.retries, cancelled=lambda: control.aborted,
+            # After a 429 the limiter's cool-down is the wait (the next attempt's acquire):
+            # no back-off of the call's own on top of it.
+            sleep=control.wait if limiter is None else (
+                lambda delay: cooled[0] or control.wait(delay)),
             on_retry=on_retry,
         )
         if isinstance(outcome, OpenAIError):
@@ -271,6 +321,79 @@ class Runner:
         return transport
 
 
+# -- fork --------------------------------------------------------------------------------------
+#: Every live runner, weakly (a client is never kept alive for this).
+_runners: weakref.WeakSet[Runner] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    """In a forked child, every runner starts over: the child has only the thread that called
+    ``fork()``, so no I/O thread, and the parent's pooled connections are sockets shared with
+    the parent (two processes on one connection would interleave their exchanges)."""
+    for runner in list(_runners):
+        try:
+            _reset_in_child(runner)
+        except Exception:  # a bug: said, but a fork must not fail for it
+            logger.exception("aikit: resetting a client in a forked child failed")
+
+
+def _reset_in_child(runner: Runner) -> None:
+    """Runner state in a forked child: a new lock, no I/O pool (its threads are not here: the
+    next callback call starts a new one), no transport (the next call opens its own
+    connections; the inherited ones are closed here, never shut down, which would cut them
+    for the parent too), no call in flight, and a fresh limiter state."""
+    _reinit_lock(runner._lock)
+    calls, runner._calls = runner._calls, set()
+    runner._controls = set()  # sync calls of threads the child does not have
+    runner._pool = None
+    runner._groups = None  # the inherited calls were its only members
+    transport, runner._transport = runner._transport, None
+    if runner._limiter is not None:
+        runner._limiter.reset_after_fork()  # e.g. an in-process store: no state any more
+    for call in calls:
+        _drop_inherited(call)
+    if transport is not None:
+        _close_inherited(transport)
+
+
+def _reinit_lock(lock: Any) -> None:
+    """Release a lock that a thread of the parent may have held at fork time (the thread is
+    not in the child: the lock would stay taken for ever)."""
+    reinit = getattr(lock, "_at_fork_reinit", None)
+    if reinit is not None:
+        reinit()
+
+
+def _drop_inherited(call: Call) -> None:
+    """A callback call in flight in the parent goes on there, not here: in the child its
+    result ends at once, cancelled, without any callback (as when its owner is gone). Its
+    switch and locks are replaced first, so the parent's socket is never shut down from
+    here and no lock held at fork time blocks."""
+    call._lock = threading.Lock()
+    call._delivered = threading.Event()
+    call.abort = Abortable()
+    call._on_release = None  # it leaves the parent's groups, dropped above, with no lock
+    call.cancel()
+
+
+def _close_inherited(transport: Transport) -> None:
+    """Close the child's copies of the parent's pooled connections (a close, not a shutdown:
+    the parent's connections stay up). The pools' locks are re-made first."""
+    for adapter in set(transport.session.adapters.values()):
+        managers = [getattr(adapter, "poolmanager", None),
+                    *getattr(adapter, "proxy_manager", {}).values()]
+        for manager in managers:
+            pools = getattr(manager, "pools", None)
+            _reinit_lock(getattr(pools, "lock", None))
+            for pool in list(getattr(pools, "_container", {}).values()):
+                _reinit_lock(getattr(getattr(pool, "pool", None), "mutex", None))
+    transport.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _retrying() -> Any:
     """``run_with_retries``, imported on first use (tenacity costs start-up time)."""
     global _run_with_retries
@@ -282,6 +405,17 @@ def _retrying() -> Any:
 
 
 _run_with_retries: Any = None
+
+
+def _retry_error(outcome: HTTPResponse | OpenAIError) -> OpenAIError:
+    """What ``on_retry`` is told about the attempt retried: its error, without the attempt's
+    frames, or an ``api`` error built from its answer."""
+    if isinstance(outcome, OpenAIError):
+        release_frames(outcome)
+        return outcome
+    body = outcome.json
+    text = body if body is not None else outcome.content.decode("utf-8", "replace")
+    return OpenAIError.from_response(outcome.status, outcome.reason, outcome.headers, text)
 
 
 def _shown(spec: RequestSpec) -> str:

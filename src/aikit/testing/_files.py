@@ -1,16 +1,21 @@
-"""The Files endpoints: multipart upload, list, retrieve, delete, and content download."""
+"""The Files endpoints: multipart upload, list, retrieve, delete, and content download.
+
+A file larger than ``max_file_bytes`` gets OpenAI's 413 (the Uploads API, ``_uploads``, takes
+it in parts). Uploads and batches store their files here too (``store_file``).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from ._api import APIError, Response, invalid, missing, paginate
 from ._content import JSONDict
 from ._records import RecordedRequest
 from ._state import SimState, StoredFile
 
-_FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 
 
 def create_file(state: SimState, request: RecordedRequest, params: dict[str, str]) -> Response:
@@ -26,30 +31,46 @@ def create_file(state: SimState, request: RecordedRequest, params: dict[str, str
     purpose = request.form.get("purpose")
     if purpose is None:
         raise missing("purpose")
-    if purpose not in _FILE_PURPOSES:
-        supported = ", ".join(f"'{p}'" for p in _FILE_PURPOSES)
+    if purpose not in FILE_PURPOSES:
+        supported = ", ".join(f"'{p}'" for p in FILE_PURPOSES)
         raise invalid("purpose", f"Invalid value: '{purpose}'. Supported values are: {supported}.")
     upload = request.files.get("file")
     if upload is None:
         if "file" in request.form:
             raise invalid("file", "Invalid 'file': expected a file upload (with a filename).", None)
         raise missing("file")
+    limit = state.max_file_bytes
+    if len(upload.content) > limit:
+        raise APIError(
+            413,
+            f"File is too large ({len(upload.content)} bytes): the maximum size of a file "
+            f"uploaded in one request is {limit} bytes. Use the Uploads API for larger files.",
+            "file",
+            "file_too_large",
+        )
+    expiry = _file_expiry(request.form)
+    return Response.json(store_file(state, upload.filename, purpose, upload.content, expiry))
+
+
+def store_file(
+    state: SimState, filename: str, purpose: str, content: bytes, expiry: int | None = None
+) -> JSONDict:
+    """Store a file (its ``expires_at`` ``expiry`` seconds after now, if given); its object."""
     created = int(time.time())
     info: JSONDict = {
         "id": f"file-fake{state.next_number('file')}",
         "object": "file",
-        "bytes": len(upload.content),
+        "bytes": len(content),
         "created_at": created,
-        "filename": upload.filename,
+        "filename": filename,
         "purpose": purpose,
         "status": "processed",
     }
-    expiry = _file_expiry(request.form)
     if expiry is not None:
         info["expires_at"] = created + expiry
     with state.lock:
-        state.files[info["id"]] = StoredFile(info, upload.content)
-    return Response.json(info)
+        state.files[info["id"]] = StoredFile(info, content)
+    return dict(info)
 
 
 def _stored_file(state: SimState, file_id: str) -> StoredFile:
@@ -111,8 +132,27 @@ def _file_expiry(form: Mapping[str, str]) -> int | None:
         raise invalid(
             "expires_after", "Invalid 'expires_after[seconds]': not an integer."
         ) from None
-    if not 3600 <= value <= 2_592_000:
+    return _expiry_range(value, "expires_after")
+
+
+def json_expiry(value: Any, param: str) -> int | None:
+    """The seconds of an ``expires_after``-style object of a JSON body, or None if absent."""
+    if value is None:
+        return None
+    seconds = value.get("seconds") if isinstance(value, dict) else None
+    if (
+        not isinstance(value, dict)
+        or value.get("anchor") != "created_at"
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+    ):
         raise invalid(
-            "expires_after", "Invalid 'expires_after[seconds]': must be between 3600 and 2592000."
+            param, f"Invalid '{param}': expected anchor 'created_at' and a number of seconds."
         )
+    return _expiry_range(seconds, param)
+
+
+def _expiry_range(value: int, param: str) -> int:
+    if not 3600 <= value <= 2_592_000:
+        raise invalid(param, f"Invalid '{param}[seconds]': must be between 3600 and 2592000.")
     return value

@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,6 +48,7 @@ class Core:
         self.stopping = self.sim.state.stopping  # shared: background jobs end with the server
         self.requests: list[RecordedRequest] = []
         self.requests_lock = threading.Lock()
+        self.status_counts: Counter[int] = Counter()  # guarded by requests_lock
         self.connections: dict[socket.socket, threading.Thread] = {}
         self.connections_lock = threading.Lock()
         self.accepted = 0
@@ -54,6 +56,10 @@ class Core:
     def record(self, request: RecordedRequest) -> None:
         with self.requests_lock:
             self.requests.append(request)
+
+    def count_status(self, status: int) -> None:
+        with self.requests_lock:
+            self.status_counts[status] += 1
 
     def track(self, connection: socket.socket) -> None:
         with self.connections_lock:
@@ -245,7 +251,8 @@ class Handler(BaseHTTPRequestHandler):
         answer = transport.answer
         if answer is not None:
             response = Response(answer.status, answer.body, answer.content_type)
-            self._send(response, extra + core.sim.rate_limit_headers(number), answer.headers)
+            limits = core.sim.rate_limit_headers(number, request)
+            self._send(response, extra + limits, answer.headers)
         else:
             try:
                 result = core.sim.handle(request, core.api_key)
@@ -253,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
                 logger.exception("FakeOpenAIServer failed on %s %s", request.method, request.path)
                 message = "FakeOpenAIServer internal error (a bug in the simulator; see the log)."
                 result = Response.json({"error": _plain(message, "server_error")}, 500)
-            extra += core.sim.rate_limit_headers(number)
+            extra += core.sim.rate_limit_headers(number, request)
             if isinstance(result, StreamPlan):
                 self._stream(result, extra)
             else:
@@ -293,6 +300,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             merged["connection"] = ("Connection", "close")
         head = self._head(response.status, merged.values())
+        self.server.core.count_status(response.status)
         self._out().send(head, b"" if self.command == "HEAD" else body)
 
     def _stream(self, plan: StreamPlan, extra: Sequence[tuple[str, str]]) -> None:
@@ -309,6 +317,7 @@ class Handler(BaseHTTPRequestHandler):
             *extra,
         ]
         wire.head(self._head(200, headers))
+        core.count_status(200)
         if self.command == "HEAD":
             return
         trigger = -1

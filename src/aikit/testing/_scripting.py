@@ -1,5 +1,5 @@
 """The scripting half of FakeOpenAIServer: ``*_next`` methods that queue replies and faults,
-and the pace of background responses.
+the pace of background responses and batches, rate limits and size limits.
 
 Each method checks its arguments at once (a bad script fails in the test that wrote it, not in
 a server thread later) and queues the fault in its family (see ``_faults``).
@@ -7,7 +7,8 @@ a server thread later) and queues the fault in its family (see ``_faults``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._api import dump_json
@@ -196,6 +197,146 @@ class FaultScripting:
     def background_step(self, seconds: float) -> None:
         self._core.sim.state.background_step = check_seconds(seconds, "background_step")
 
+    # -- rate limits ------------------------------------------------------------------------
+
+    def set_rate_limits(
+        self,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+    ) -> None:
+        """Limit each API key's requests and tokens per minute, as OpenAI does (None: no limit).
+
+        Each limit is a token bucket per key (the bearer token; no key shares one bucket):
+        capacity the per-minute limit, refilled continuously at limit/60 per second, full at
+        first. Each POST to a model endpoint (chat completions, responses, embeddings,
+        images, moderations) costs 1 request and an estimate of its tokens: the words of its
+        ``messages`` / ``input`` / ``prompt`` / ``instructions`` (at least 1) plus its
+        ``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens``, else 16. A request
+        either bucket cannot pay for gets 429 (and pays nothing): OpenAI's body
+        ``{"error": {"message": "Rate limit reached for requests per min (RPM) on <model> in
+        organization org-fake: Limit: N, Used: U, Requested: 1. Please try again in 1.2s.
+        ...", "type": "requests" | "tokens", "param": null, "code": "rate_limit_exceeded"}}``
+        with ``retry-after`` (whole seconds, rounded up, at least 1) and ``retry-after-ms``
+        until the bucket holds enough. A request larger than the token limit itself gets a
+        429 "Request too large ..." with no retry-after (waiting would not help). Other
+        endpoints (files, uploads, batches, lists, retrieves) pay nothing.
+
+        While limits are on, every answer carries its key's ``x-ratelimit-limit-requests``,
+        ``-limit-tokens``, ``-remaining-requests``, ``-remaining-tokens`` (ints, after this
+        request), ``-reset-requests`` and ``-reset-tokens`` (time until the bucket is full
+        again, as OpenAI writes it: ``"0s"``, ``"120ms"``, ``"1s"``, ``"1m12.5s"``,
+        ``"6m0s"``); an unlimited dimension has no headers. With limits off the headers are
+        plausible constants. Calling again replaces the limits and refills every bucket;
+        ``set_rate_limits()`` turns them off. ``reset()`` refills the buckets too.
+        """
+        for name, value in (
+            ("requests_per_minute", requests_per_minute),
+            ("tokens_per_minute", tokens_per_minute),
+        ):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ValueError(f"{name} must be a number > 0 or None, got {value!r}")
+        rpm = None if requests_per_minute is None else float(requests_per_minute)
+        tpm = None if tokens_per_minute is None else float(tokens_per_minute)
+        self._core.sim.limits.configure(rpm, tpm)
+
+    # -- batches and large files ------------------------------------------------------------
+
+    def fail_batch_lines(self, custom_ids: Iterable[str], status: int = 500) -> None:
+        """Make batch request lines with these ``custom_id``s fail with ``status`` (400-599).
+
+        Applies to every batch line processed from now on (until ``clear()``): it goes to the
+        batch's error file as ``{"id": ..., "custom_id": ..., "response": {"status_code":
+        status, "request_id": ..., "body": <OpenAI's error body for status>}, "error":
+        null}`` and counts as failed.
+        """
+        if isinstance(custom_ids, str):
+            raise TypeError("custom_ids must be an iterable of str, not a single str")
+        ids = list(custom_ids)
+        if not all(isinstance(custom_id, str) for custom_id in ids):
+            raise TypeError(f"custom_ids must all be str, got {ids!r}")
+        if not 400 <= check_status(status) <= 599:
+            raise ValueError(f"status must be an HTTP error status (400-599), got {status!r}")
+        state = self._core.sim.state
+        with state.lock:
+            state.failing_batch_lines.update(dict.fromkeys(ids, status))
+
+    @property
+    def batch_step(self) -> float:
+        """Seconds between two processing steps of a batch (default 0.01).
+
+        A batch is ``validating`` for one step (its input file is then checked), then
+        ``in_progress``: each step processes ``batch_lines_per_step`` lines and advances
+        ``request_counts``; then ``finalizing`` for one step, then ``completed``. A cancel
+        makes a batch ``cancelling`` at once and ``cancelled`` a step later. Read at each step.
+        """
+        return self._core.sim.state.batch_step
+
+    @batch_step.setter
+    def batch_step(self, seconds: float) -> None:
+        self._core.sim.state.batch_step = check_seconds(seconds, "batch_step")
+
+    @property
+    def batch_lines_per_step(self) -> int:
+        """Input lines a batch processes per step (default 5000; read at each step)."""
+        return self._core.sim.state.batch_lines_per_step
+
+    @batch_lines_per_step.setter
+    def batch_lines_per_step(self, lines: int) -> None:
+        self._core.sim.state.batch_lines_per_step = _positive_int(lines, "batch_lines_per_step")
+
+    @property
+    def expire_batches_after(self) -> float | None:
+        """Seconds after its creation when a batch not yet done expires (default None: never).
+
+        Checked at each step of every running batch: it ends ``expired`` (``expired_at``),
+        its output and error files holding the lines processed so far (``output_file_id`` /
+        ``error_file_id`` set only if it has some); lines never run count neither completed
+        nor failed.
+        """
+        return self._core.sim.state.expire_batches_after
+
+    @expire_batches_after.setter
+    def expire_batches_after(self, seconds: float | None) -> None:
+        value = None if seconds is None else check_seconds(seconds, "expire_batches_after")
+        self._core.sim.state.expire_batches_after = value
+
+    @property
+    def batch_max_lines(self) -> int:
+        """Most requests a batch input file may hold (OpenAI's 50,000); more fails the batch."""
+        return self._core.sim.state.batch_max_lines
+
+    @batch_max_lines.setter
+    def batch_max_lines(self, lines: int) -> None:
+        self._core.sim.state.batch_max_lines = _positive_int(lines, "batch_max_lines")
+
+    @property
+    def batch_max_bytes(self) -> int:
+        """Largest batch input file in bytes (OpenAI's 200 MB); larger fails the batch."""
+        return self._core.sim.state.batch_max_bytes
+
+    @batch_max_bytes.setter
+    def batch_max_bytes(self, size: int) -> None:
+        self._core.sim.state.batch_max_bytes = _positive_int(size, "batch_max_bytes")
+
+    @property
+    def max_file_bytes(self) -> int:
+        """Largest file ``POST /v1/files`` takes in one request (default 512 MB).
+
+        A larger one gets 413 ``{"error": {"message": "File is too large ...", "type":
+        "invalid_request_error", "param": "file", "code": "file_too_large"}}``: send it
+        through the Uploads API (``/v1/uploads``, parts of at most 64 MB) instead.
+        """
+        return self._core.sim.state.max_file_bytes
+
+    @max_file_bytes.setter
+    def max_file_bytes(self, size: int) -> None:
+        self._core.sim.state.max_file_bytes = _positive_int(size, "max_file_bytes")
+
     # -- replies (chat completions and Responses) -------------------------------------------
 
     def reply_next(
@@ -250,3 +391,9 @@ class FaultScripting:
             raise ValueError(f"n must be >= 0, got {n!r}")
         reply = ScriptedReply(chunks=tuple(f"tok{index} " for index in range(n)))
         self._core.sim.state.add_replies(reply, check_times(times))
+
+
+def _positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return value

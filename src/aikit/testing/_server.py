@@ -14,6 +14,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -48,6 +49,19 @@ class FakeOpenAIServer(FaultScripting):
     leaves the other families queued for the next request. Script a fault before starting the
     call it is meant for, or after its request shows in ``requests`` (a request has taken all
     but its stream and reply scripts by then): a call still in flight may not have arrived.
+
+    Beyond scripts, the server can play OpenAI's limits and long-running APIs:
+
+    - ``set_rate_limits(requests_per_minute=None, tokens_per_minute=None)``: per-key token
+      buckets with real 429s and ``x-ratelimit-*`` headers; ``status_counts`` counts the
+      answers by status (e.g. the 429s a client met);
+    - the Batch API (``/v1/batches``: create from a ``purpose: "batch"`` JSONL file, list,
+      retrieve, cancel), run in the background at the pace of ``batch_step`` (0.01 s) and
+      ``batch_lines_per_step`` (5000), with ``expire_batches_after`` (None),
+      ``batch_max_lines`` (50,000), ``batch_max_bytes`` (200 MB) and ``fail_batch_lines``;
+      output and error files (purpose ``batch_output``) list their lines in a shuffled order;
+    - the Uploads API (``/v1/uploads``, its parts, complete, cancel) for files over
+      ``max_file_bytes`` (512 MB), which ``POST /v1/files`` refuses with 413.
     """
 
     def __init__(
@@ -199,19 +213,31 @@ class FakeOpenAIServer(FaultScripting):
             return list(self._core.requests)
 
     @property
+    def status_counts(self) -> Counter[int]:
+        """How many answers of each HTTP status the server has sent (a copy), every endpoint
+        and scripted answer included; e.g. ``status_counts[429]``. ``clear()`` resets it."""
+        with self._core.requests_lock:
+            return Counter(self._core.status_counts)
+
+    @property
     def last_request(self) -> RecordedRequest | None:
         """The most recent request, or None."""
         with self._core.requests_lock:
             return self._core.requests[-1] if self._core.requests else None
 
     def clear(self) -> None:
-        """Forget recorded requests and every scripted reply and fault not yet used."""
+        """Forget recorded requests, ``status_counts`` and every scripted reply and fault not
+        yet used (``fail_batch_lines`` included)."""
         with self._core.requests_lock:
             self._core.requests.clear()
+            self._core.status_counts.clear()
         self._core.faults.clear()
         self._core.sim.state.clear_replies()
 
     def reset(self) -> None:
-        """``clear()``, and also forget stored completions, files, images and models seen."""
+        """``clear()``, and also forget stored completions, files, images, batches (stopping
+        their runs), uploads and models seen, and refill every rate-limit bucket (the limits
+        and the pace settings stay)."""
         self.clear()
         self._core.sim.state.clear()
+        self._core.sim.limits.refill_all()

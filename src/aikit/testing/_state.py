@@ -2,24 +2,36 @@
 
 One ``SimState`` per server, shared by every endpoint module; its one lock is never held while
 waiting, so endpoints may take it freely around reads and writes. Background responses run as
-``Job``s (see ``_background``) that keep their own lock.
+``Job``s (see ``_background``) and batches as ``BatchRun``s (see ``_batch_run``), which keep
+their own locks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ._background import Job
 from ._content import JSONDict
 
+if TYPE_CHECKING:
+    from ._batch_run import BatchRun
+
 REPLY_STATUSES: tuple[str, ...] = ("completed", "failed", "incomplete")
 #: Seconds between two steps (stream events) of a background response, unless set otherwise.
 DEFAULT_BACKGROUND_STEP = 0.05
+#: Seconds between two processing steps of a batch, and the input lines one step processes.
+DEFAULT_BATCH_STEP = 0.01
+DEFAULT_BATCH_LINES_PER_STEP = 5000
+#: OpenAI's limits on a batch input file, and the largest file ``POST /v1/files`` accepts.
+BATCH_MAX_LINES = 50_000
+BATCH_MAX_BYTES = 200 * 2**20
+MAX_FILE_BYTES = 512 * 2**20
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "fake-gpt-4o-mini",
@@ -85,6 +97,14 @@ class StoredFile:
 
 
 @dataclass
+class StoredUpload:
+    """An upload (``/v1/uploads``) and its parts by id, until it is completed or cancelled."""
+
+    upload: JSONDict
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
 class StoredResponse:
     """A response kept for retrieve, ``previous_response_id`` and its input items.
 
@@ -113,6 +133,17 @@ class SimState:
         self.images: dict[str, bytes] = {}
         self.responses: dict[str, StoredResponse] = {}
         self.background_step = DEFAULT_BACKGROUND_STEP
+        self.batches: dict[str, BatchRun] = {}
+        self.uploads: dict[str, StoredUpload] = {}
+        self.batch_step = DEFAULT_BATCH_STEP
+        self.batch_lines_per_step = DEFAULT_BATCH_LINES_PER_STEP
+        self.expire_batches_after: float | None = None
+        self.batch_max_lines = BATCH_MAX_LINES
+        self.batch_max_bytes = BATCH_MAX_BYTES
+        self.max_file_bytes = MAX_FILE_BYTES
+        #: custom_id -> HTTP status of the batch lines scripted to fail (``fail_batch_lines``).
+        self.failing_batch_lines: dict[str, int] = {}
+        self._local = threading.local()
         #: Set when the server stops: background jobs halt and live streams end with it.
         self.stopping = threading.Event()
         self._replies: deque[ScriptedReply] = deque()
@@ -145,22 +176,39 @@ class SimState:
             self._replies.extend([reply] * times)
 
     def take_reply(self) -> ScriptedReply:
-        """The next scripted chat reply, or the default (echo) one."""
+        """The next scripted chat reply, or the default (echo) one (always, while
+        ``unscripted``)."""
+        if getattr(self._local, "unscripted", False):
+            return ScriptedReply()
         with self.lock:
             return self._replies.popleft() if self._replies else ScriptedReply()
+
+    @contextlib.contextmanager
+    def unscripted(self) -> Iterator[None]:
+        """Within this block, this thread's requests take no scripted reply (batch lines)."""
+        self._local.unscripted = True
+        try:
+            yield
+        finally:
+            self._local.unscripted = False
 
     def clear_replies(self) -> None:
         with self.lock:
             self._replies.clear()
+            self.failing_batch_lines.clear()
 
     def clear(self) -> None:
         """Forget stored completions, files, images, responses (cancelling their background
-        jobs) and models seen (not the scripts)."""
+        jobs), batches (halting their runs), uploads and models seen (not the scripts)."""
         with self.lock:
             for stored in self.responses.values():
                 if stored.job is not None:
                     stored.job.cancel()
+            for run in self.batches.values():
+                run.halt()
             self.responses.clear()
+            self.batches.clear()
+            self.uploads.clear()
             self.completions.clear()
             self.files.clear()
             self.images.clear()

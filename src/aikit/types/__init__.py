@@ -7,6 +7,8 @@ How the layers fit together: docs/architecture/typing.md.
 
 from __future__ import annotations
 
+from ._batch_options import *  # noqa: F403
+from ._batch_options import __all__ as _batch_options_all
 from ._events import *  # noqa: F403
 from ._events import __all__ as _events_all
 from ._options import *  # noqa: F403
@@ -14,4 +16,4 @@ from ._options import __all__ as _options_all
 from ._spec import *  # noqa: F403
 from ._spec import __all__ as _spec_all
 
-__all__ = sorted([*_events_all, *_options_all, *_spec_all])
+__all__ = sorted([*_batch_options_all, *_events_all, *_options_all, *_spec_all])

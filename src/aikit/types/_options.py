@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         OpenAIResponsesStreamResult,
     )
     from .._results_base import OpenAIResult
+    from ..errors import RetryInfo
     from ..process import Owner
     from ..results import (
         OpenAIEmbeddingsResult,
@@ -105,6 +106,14 @@ class CallOptions(TypedDict, total=False):
     owner: Owner | str | int
     #: 4D ``httpAgent``: the session to send this call with.
     http_agent: requests.Session
+    #: Told of each retry before its back-off: on the owner's thread in callback mode (before
+    #: on_response/on_error), on the caller's thread in sync mode.
+    on_retry: Callable[[RetryInfo], object]
+    #: Callback mode: the call's group, per owner (and client), for ``exclusive``.
+    group: str
+    #: Callback mode: terminate the owner's older in-flight calls of ``group`` first (they end
+    #: with on_error + on_terminate, kind ``terminated``); needs ``group``.
+    exclusive: bool
 
 
 class ResultOptions(CallOptions, total=False):
