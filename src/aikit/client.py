@@ -347,7 +347,10 @@ class OpenAI:
             model = json_body.get("model")
             if isinstance(model, str):
                 spec.model = model
-            spec.cost = limiter.estimate(json_body, path.endswith(_GENERATING))
+            # A tokens budget needs every call's cost; otherwise (token pacing only) the
+            # limiter estimates one when it needs it (-1: not estimated yet).
+            spec.cost = -1 if limiter.tokens_per_minute is None else limiter.estimate(
+                json_body, path.endswith(limiter.GENERATING))
         return spec
 
     # -- providers ----------------------------------------------------------------------
@@ -392,10 +395,6 @@ class OpenAI:
         if session is None:
             return self._runner.stream(spec)
         return self._runner.stream(spec, session, stream_type)
-
-
-#: Endpoints whose calls generate output tokens (charged their ``max_tokens``).
-_GENERATING = ("/chat/completions", "/responses", "/completions")
 
 
 def _make_limiter(

@@ -143,7 +143,8 @@ class RequestSpec:
         #: origin, the rate-limit budget the call belongs to (``aikit.limits``).
         self.model = ""
         #: The call's estimated tokens (prompt + output maximum), set by the client when a
-        #: rate limiter runs; 0 when not estimated.
+        #: rate limiter runs: 0 for a call without a JSON body, -1 for one the limiter
+        #: estimates from ``body`` only if it needs to (no tokens budget given).
         self.cost = 0
         #: Told of each retry before its back-off (``Runner.run`` sets it from ``on_retry``:
         #: called on the caller's thread, or posted to the owner): takes a ``RetryInfo``.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import json
 import math
 import re
 import time
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Limiter",
     "Ticket",
+    "estimate_spec",
     "estimate_tokens",
     "parse_duration",
 ]
@@ -49,6 +51,8 @@ MAX_COOL_DOWN = 60.0
 #: ``usage`` then charges what it really used above that).
 DEFAULT_OUTPUT_TOKENS = 16
 CHARS_PER_TOKEN = 4
+#: Endpoints whose calls generate output tokens (charged their ``max_tokens``).
+GENERATING = ("/chat/completions", "/responses", "/completions")
 
 # The state's layout (a tuple of floats, store-clock times unless said otherwise).
 EXPIRES = 0  # after this the state means nothing (stores may drop it)
@@ -64,6 +68,7 @@ PT_GAP = 9  # ... seconds per token
 PT_TAT = 10  # ... next free time
 _SIZE = 11
 _FRESH: State = (0.0,) * _SIZE
+_NEED_COST: Any = ("need cost",)  # _reserve's answer for a call whose tokens must be estimated
 
 _LOG_EVERY = 10.0  # seconds between two warnings about a failing store
 
@@ -127,6 +132,8 @@ class Limiter:
         self._paced: set[tuple[str, int]] = set()  # (key, PR_UNTIL or PT_UNTIL) we paced
         self._failed_at = -_LOG_EVERY
 
+    GENERATING = GENERATING
+
     @staticmethod
     def estimate(body: Mapping[str, Any], generates: bool) -> int:
         """A call's token cost (``RequestSpec.cost``): ``estimate_tokens``."""
@@ -146,7 +153,10 @@ class Limiter:
             return _reserve(state, now, requests, tokens, cost)
 
         reserved = self._update(key, reserve)
-        if reserved is None:
+        if reserved is _NEED_COST:  # token pacing applies: estimate the call now
+            cost = spec.cost = estimate_spec(spec)
+            reserved = self._update(key, reserve)
+        if reserved is None or reserved is _NEED_COST:
             return None
         delay, epoch, charges = reserved
         while delay > 0:
@@ -169,10 +179,29 @@ class Limiter:
 
     # -- after the answer -----------------------------------------------------------------
     def settle(self, spec: RequestSpec, ticket: Ticket | None, answer: Any) -> bool:
-        """Learn from an answer (an HTTPResponse, or a stream's ``meta``). True when it put
+        """Learn from an answer (an HTTPResponse, or a stream's answer). True when it put
         the origin and model in a cool-down: the call's retry then waits for that instead of
         its own back-off."""
         meta = answer if type(answer) is HTTPResponse else answer.meta
+        if ticket is None and meta.status != 429 and not self._paced:
+            # The common case, kept to a few lookups: nothing reserved, nothing paced, and
+            # the server has more than LOW_FRACTION (1/10) of its limits left.
+            if not self.adaptive:
+                return False
+            get = meta.headers._items.get
+            try:
+                left, limit = get(_REMAINING_REQUESTS), get(_LIMIT_REQUESTS)
+                if left is None or (limit is not None and int(left[1]) * 10 > int(limit[1])):
+                    left, limit = get(_REMAINING_TOKENS), get(_LIMIT_TOKENS)
+                    if left is None or (
+                        limit is not None and int(left[1]) * 10 > int(limit[1])
+                    ):
+                        return False
+            except ValueError:
+                pass
+        return self._learn(spec, ticket, meta)
+
+    def _learn(self, spec: RequestSpec, ticket: Ticket | None, meta: HTTPResponse) -> bool:
         items: Mapping[str, tuple[str, str]] = meta.headers._items
         cooled = False
         key = None if ticket is None else ticket.key
@@ -280,8 +309,13 @@ def _reserve(
     state: State | None, now: float, requests: _Bucket | None, tokens: _Bucket | None,
     cost: int,
 ) -> tuple[State | None, tuple[float, float, tuple[float, ...]]]:
-    """Reserve the call's slot in every budget that applies: (delay, epoch, charges)."""
+    """Reserve the call's slot in every budget that applies: (delay, epoch, charges); or
+    ``_NEED_COST`` when token pacing applies to a call not estimated yet (``cost < 0``)."""
     s = _fresh(state)
+    if cost < 0:
+        if s[PT_UNTIL] > now and s[PT_GAP] > 0:
+            return state, _NEED_COST
+        cost = 0
     go = max(now, s[COOL])
     if requests is not None:
         go = max(go, requests.earliest(s[REQ_TAT], 1))
@@ -382,7 +416,9 @@ def _charge_tokens(
 # -- keys, headers, estimates ----------------------------------------------------------------
 
 _REMAINING = {d: f"x-ratelimit-remaining-{d}" for d in ("requests", "tokens")}
+_REMAINING_REQUESTS, _REMAINING_TOKENS = _REMAINING["requests"], _REMAINING["tokens"]
 _LIMIT = {d: f"x-ratelimit-limit-{d}" for d in ("requests", "tokens")}
+_LIMIT_REQUESTS, _LIMIT_TOKENS = _LIMIT["requests"], _LIMIT["tokens"]
 _RESET = {d: f"x-ratelimit-reset-{d}" for d in ("requests", "tokens")}
 
 
@@ -461,6 +497,24 @@ _OTHER_TEXT_KEYS = ("input", "prompt", "instructions", "system")
 _MAX_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 #: Inside a message or item, the fields that are text the model reads.
 _PART_KEYS = ("content", "text", "input", "output", "arguments", "refusal")
+
+
+def estimate_spec(spec: RequestSpec) -> int:
+    """``estimate_tokens`` of a prepared request's JSON body (0 without one)."""
+    body = spec.body
+    if not isinstance(body, (bytes, bytearray)) or body[:1] != b"{":
+        return 0
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return 0
+    if not isinstance(data, dict):
+        return 0
+    try:
+        path = urlsplit(spec.url).path
+    except ValueError:
+        path = ""
+    return estimate_tokens(data, path.endswith(GENERATING))
 
 
 def estimate_tokens(body: Mapping[str, Any], generates: bool) -> int:
