@@ -3,7 +3,7 @@
 
     python benchmarks/bench.py [--quick] [--only NAME...] [--json]
 
-Rows (``--only`` takes these names, or their numbers 1-8, comma- or space-separated):
+Rows (``--only`` takes these names, or their numbers 1-9, comma- or space-separated):
 
     sync       sync call overhead vs raw requests.Session POST + json.loads    <= 1.05x
     openai     sync call vs openai-python's sync client                         <= 0.7x
@@ -18,11 +18,15 @@ Rows (``--only`` takes these names, or their numbers 1-8, comma- or space-separa
     inflight   1,000 in-flight callback calls, server delays each answer 1 s    threads, fds
     responses  Responses API streaming events/s: responses.stream() vs          >= 3x
                openai-python responses.create(stream=True)
+    bulk       2,000 requests at the simulator's rate limit: aikit batch run   <= 1.10x ideal,
+               --mode direct vs AsyncOpenAI + Semaphore(16), default retries:  <= 1% 429s,
+               wall time / the limit's ideal time, 429s, attempts              fewer attempts
 
 All HTTP goes to a tiny HTTP/1.1 keep-alive server that this script starts in a subprocess on
 127.0.0.1 (so its GIL and CPU time are not the client's); it answers every chat completion
 (and every POST /responses) with the same fixed JSON body or SSE body, and delays answers under
-``/slow``.
+``/slow``. Row ``bulk`` instead runs aikit's own simulator (``aikit.testing.FakeOpenAIServer``)
+in this process, with its rate limits on.
 The script reports; it does not gate: the exit code is 0 unless a row could not be measured.
 Never run it as a timed unit test.
 """
@@ -60,7 +64,8 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "user", "content": "Could you explain me why 42 is a special number?"},
 ]
 TIMEOUT = 30.0  # seconds, for every client: a stuck call ends the row instead of the run
-ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight", "responses")
+ROW_NAMES = ("sync", "openai", "callbacks", "hop", "stream", "import", "inflight", "responses",
+             "bulk")
 #: The input of every Responses API call.
 RESPONSES_INPUT = "Could you explain me why 42 is a special number?"
 
@@ -401,6 +406,8 @@ class Sizes:
     import_runs: int = 15
     inflight_calls: int = 1000
     inflight_delay: float = 1.0
+    bulk_requests: int = 2000  # at bulk_rpm: ideal 20 s
+    bulk_rpm: int = 6000
     row_budget: float = 60.0  # seconds a row may spend measuring before it stops adding rounds
 
     @classmethod
@@ -409,7 +416,7 @@ class Sizes:
             sync_calls=20, sync_rounds=40, openai_calls=15, openai_rounds=20,
             callback_calls=600, callback_rounds=3, hop_round_trips=2000, hop_rounds=3,
             stream_events=2000, stream_rounds=5, import_runs=5, inflight_calls=200,
-            row_budget=15.0,
+            bulk_requests=300, row_budget=15.0,
         )
 
 
@@ -1221,6 +1228,198 @@ def row_inflight(ctx: Context) -> list[Row]:
     )]
 
 
+def drain_rate_limit(server: Any, key: str, limit: float) -> int:
+    """Spend ``key``'s request budget on the simulator: POST until every connection has been
+    answered 429 (the bucket is empty), then forget those requests and statuses. Returns how
+    many requests it took. Bounded by count and time (2 x ``limit`` requests, 60 s)."""
+    import http.client
+
+    body = chat_payload()
+    headers = {**RAW_HEADERS, "Authorization": f"Bearer {key}"}
+    sent = {"n": 0}
+    lock = threading.Lock()
+    deadline = time.monotonic() + 60.0
+
+    def drainer() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if sent["n"] >= 2 * limit:
+                        return
+                    sent["n"] += 1
+                conn.request("POST", "/v1/chat/completions", body, headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 429:
+                    return
+                if response.status != 200:
+                    raise BenchError(f"draining the simulator's budget got HTTP "
+                                     f"{response.status}")
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        for future in [pool.submit(drainer) for _ in range(8)]:
+            future.result()
+    if server.status_counts[429] < 1:
+        raise BenchError(f"{sent['n']} requests did not spend the simulator's budget")
+    server.clear()  # forget the draining requests and their statuses (the bucket stays empty)
+    return sent["n"]
+
+
+def row_bulk(ctx: Context) -> list[Row]:
+    """9. The same N-request job against the rate-limited simulator (R requests/min per key):
+    ``aikit batch run --mode direct --rpm R --concurrency 16`` (a subprocess) vs openai-python
+    AsyncOpenAI + asyncio.Semaphore(16) with its default 2 retries. Wall time against the
+    limit's ideal N / (R / 60), 429s and attempts the server saw."""
+    from aikit.testing import FakeOpenAIServer
+
+    s = ctx.sizes
+    n, rpm, concurrency = s.bulk_requests, s.bulk_rpm, 16
+    ideal = n / (rpm / 60.0)
+    timeout = ideal * 3 + 60.0
+    has_openai = openai_module() is not None
+    body = {"model": MODEL, "messages": MESSAGES}
+
+    @contextmanager
+    def limited_server() -> Iterator[Any]:
+        """A fresh simulator whose key has just spent its budget: the limit binds from the
+        first request, as in the steady state of any job longer than the burst."""
+        with FakeOpenAIServer(api_key=API_KEY) as server:
+            server.set_rate_limits(requests_per_minute=rpm)
+            drain_rate_limit(server, API_KEY, rpm)
+            yield server
+
+    def tally(server: Any, elapsed: float, ok: int, failed: int) -> dict[str, Any]:
+        attempts = len(server.requests)
+        rejected = server.status_counts[429]
+        return {"wall_s": elapsed, "ideal_s": ideal, "vs_ideal": elapsed / ideal, "ok": ok,
+                "failed": failed, "attempts": attempts, "429s": rejected,
+                "429_share": rejected / attempts if attempts else 0.0,
+                "statuses": dict(server.status_counts)}
+
+    def aikit_side(folder: Path) -> dict[str, Any]:
+        source, out = folder / "in.jsonl", folder / "out.jsonl"
+        with source.open("w") as f:
+            for i in range(n):
+                f.write(json.dumps({"custom_id": f"req-{i}", "method": "POST",
+                                    "url": "/v1/chat/completions", "body": body}) + "\n")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "aikit-bench-pycache")
+        with limited_server() as server:
+            command = [sys.executable, "-m", "aikit", "batch", "run", str(source), "--out",
+                       str(out), "--mode", "direct", "--rpm", str(rpm), "--concurrency",
+                       str(concurrency), "--base-url", server.url, "--api-key", API_KEY]
+            connections = server.total_connections
+            first: list[float] = []
+            finished = threading.Event()
+
+            def watch() -> None:  # when the command's first connection arrives
+                while not finished.wait(0.002):
+                    if server.total_connections > connections:
+                        first.append(time.perf_counter())
+                        return
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            started = time.perf_counter()
+            watcher.start()
+            try:
+                done = subprocess.run(command, env=env, capture_output=True, text=True,
+                                      timeout=timeout)
+            finally:
+                elapsed = time.perf_counter() - started
+                finished.set()
+                watcher.join(5.0)
+            if done.returncode not in (0, 1):  # 1: some lines failed (counted below)
+                raise BenchError(f"aikit batch run exited {done.returncode}: "
+                                 f"{done.stderr.strip()[-500:]}")
+            statuses: dict[str, int] = {}
+            for line in out.read_text().splitlines():
+                record = json.loads(line)
+                status = (record.get("response") or {}).get("status_code")
+                statuses[record["custom_id"]] = status
+            ok = sum(status == 200 for status in statuses.values())
+            figures = tally(server, elapsed, ok, n - ok)
+        figures["output_lines"] = len(statuses)
+        figures["start_s"] = first[0] - started if first else None  # to the first connection
+        return figures
+
+    def openai_side() -> dict[str, Any]:
+        import openai
+
+        failures: dict[str, int] = {}
+
+        async def job(url: str) -> tuple[float, int]:
+            client = openai.AsyncOpenAI(base_url=url, api_key=API_KEY, max_retries=2,
+                                        timeout=TIMEOUT)
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one() -> str | None:
+                async with gate:
+                    completion = await client.chat.completions.create(model=MODEL,
+                                                                      messages=MESSAGES)
+                return completion.choices[0].message.content
+
+            try:
+                started = time.perf_counter()
+                outcomes = await asyncio.wait_for(
+                    asyncio.gather(*(one() for _ in range(n)), return_exceptions=True),
+                    timeout)
+                elapsed = time.perf_counter() - started
+            finally:
+                await client.close()
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    name = type(outcome).__name__
+                    failures[name] = failures.get(name, 0) + 1
+            return elapsed, n - sum(failures.values())
+
+        with limited_server() as server:
+            elapsed, ok = asyncio.run(job(server.url))
+            figures = tally(server, elapsed, ok, n - ok)
+        figures["failures"] = failures
+        return figures
+
+    def describe(name: str, f: dict[str, Any]) -> str:
+        return (f"{name}: {f['wall_s']:.1f} s = {f['vs_ideal']:.2f}x ideal; {f['ok']}/{n} "
+                f"succeeded, {f['failed']} failed; {f['429s']} 429s in {f['attempts']} "
+                f"attempts ({f['429_share']:.1%})")
+
+    def short(f: dict[str, Any]) -> str:
+        failed = f", {f['failed']} failed" if f["failed"] else ""
+        return f"{f['vs_ideal']:.2f}x{failed}, {f['429_share']:.1%} 429, {f['attempts']} att"
+
+    with tempfile.TemporaryDirectory(prefix="aikit-bench-bulk-") as folder:
+        a = aikit_side(Path(folder))
+    complete = a["ok"] == n and a["output_lines"] == n
+    notes = [f"{n} chat completions, simulator limit {rpm:g} requests/min per key (budget "
+             f"spent before each side), ideal {ideal:.1f} s; concurrency {concurrency}",
+             describe("aikit batch run --mode direct", a)
+             + (f"; {a['start_s']:.2f} s of it before its first connection (interpreter "
+                "start, imports, reading the input): net of that "
+                f"{(a['wall_s'] - a['start_s']) / ideal:.2f}x" if a["start_s"] is not None
+                else "")]
+    if not complete:
+        notes.append(f"aikit output: {a['output_lines']} lines, {a['ok']} with status 200")
+    target = "<=1.10x ideal, <=1% 429, fewer att"
+    what = f"{n}-request job at {rpm:g} rpm: aikit batch run vs AsyncOpenAI + Semaphore"
+    if not has_openai:
+        notes.append("openai is not installed (pip install openai): no baseline")
+        return [Row("bulk", what, short(a), "-", a["vs_ideal"], target, "SKIP", notes,
+                    {"aikit": a, "requests": n, "rpm": rpm, "ideal_s": ideal})]
+    b = openai_side()
+    version = getattr(openai_module(), "__version__", "?")
+    notes.append(describe(f"openai {version} AsyncOpenAI(max_retries=2)", b)
+                 + (f" ({', '.join(f'{k} x{v}' for k, v in b['failures'].items())})"
+                    if b["failures"] else ""))
+    ok = (complete and a["vs_ideal"] <= 1.10 and a["429_share"] <= 0.01
+          and a["attempts"] < b["attempts"])
+    return [Row("bulk", what, short(a), short(b), a["vs_ideal"], target, verdict(ok), notes,
+                {"aikit": a, "baseline": b, "requests": n, "rpm": rpm, "ideal_s": ideal})]
+
+
 ROWS: dict[str, Callable[[Context], list[Row]]] = {
     "sync": row_sync,
     "openai": row_openai,
@@ -1230,6 +1429,7 @@ ROWS: dict[str, Callable[[Context], list[Row]]] = {
     "import": row_import,
     "inflight": row_inflight,
     "responses": row_responses,
+    "bulk": row_bulk,
 }
 
 

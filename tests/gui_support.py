@@ -226,3 +226,74 @@ def tk_root(display: str) -> Iterator[Any]:
     # Tk objects live in reference cycles; collect them here, on the Tk thread. Left to the
     # cyclic GC they may be freed on an aikit I/O thread, and Tcl aborts the process.
     gc.collect()
+
+
+# -- a sample's own --self-test, photographed just before it closes its window -----------------
+
+
+def shoot_sample_self_test(name: str, out: str) -> int:
+    """Run ``samples/<name>.py --self-test`` in this process; photograph the window at the end.
+
+    Meant for a subprocess (``python -c``) on an X display: the sample's own ``main`` runs
+    unchanged, but its window's last close (``Tk.destroy`` for tk_chat, ``ChatWindow.close`` for
+    qt_chat, both called once the streamed answer is shown) first dumps the window with ``xwd``
+    to ``out`` (PNG) and prints ``SCREENSHOT {json}``: the image size and the box of the text
+    widget inside it, so the caller can check that text was drawn there.
+    """
+    import json
+    import os
+
+    sample = import_sample(name)
+    windows: list[Any] = []
+    init = sample.ChatWindow.__init__
+
+    def record(self: Any, *args: Any, **kwargs: Any) -> None:
+        windows.append(self)
+        init(self, *args, **kwargs)
+
+    sample.ChatWindow.__init__ = record
+    display = os.environ["DISPLAY"]
+
+    def shoot(window_id: int, box: tuple[int, int, int, int]) -> None:
+        try:
+            xwd_window(window_id, display, Path(out))
+            print("SCREENSHOT " + json.dumps({"path": out, "text_box": box}), flush=True)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            print(f"SCREENSHOT-FAILED {type(exc).__name__}: {exc}", flush=True)
+
+    if name == "tk_chat":
+        import tkinter
+
+        destroy = tkinter.Tk.destroy
+
+        def destroy_after_shot(root: Any) -> None:
+            if windows and not Path(out).exists():
+                for _ in range(5):  # let geometry and drawing settle
+                    root.update_idletasks()
+                    root.update()
+                text = windows[0].text
+                x0 = text.winfo_rootx() - root.winfo_rootx()
+                y0 = text.winfo_rooty() - root.winfo_rooty()
+                shoot(root.winfo_id(), (x0, y0, x0 + text.winfo_width(), y0 + text.winfo_height()))
+            destroy(root)
+
+        tkinter.Tk.destroy = destroy_after_shot  # type: ignore[method-assign]
+    else:
+        from PySide6.QtCore import QPoint
+        from PySide6.QtWidgets import QApplication
+
+        close = sample.ChatWindow.close
+
+        def close_after_shot(window: Any) -> Any:
+            if not Path(out).exists():
+                for _ in range(5):
+                    QApplication.processEvents()
+                    time.sleep(0.02)
+                view = window.view
+                at = view.mapTo(window, QPoint(0, 0))
+                box = (at.x(), at.y(), at.x() + view.width(), at.y() + view.height())
+                shoot(int(window.winId()), box)
+            return close(window)
+
+        sample.ChatWindow.close = close_after_shot
+    return int(sample.main(["--self-test"]))

@@ -59,3 +59,27 @@ def test_bench_quick_responses_row_reports_a_ratio() -> None:
     assert re.search(r"(PASS|MISS|SKIP)$", line), f"no verdict in {line!r}"
     if not line.endswith("SKIP"):  # SKIP: openai is not installed
         assert re.search(r"ratio\s+\d+\.\d+x", line), f"no ratio in {line!r}"
+
+
+def test_bench_quick_bulk_row_reports_wall_time_429s_and_attempts() -> None:
+    """The bulk row runs ``aikit batch run`` against the rate-limited simulator and reports
+    its wall time against the limit's ideal time, its 429 share and attempts (and the
+    baseline's, or SKIP without openai); every line of the job succeeded on aikit's side."""
+    env = dict(os.environ)
+    env.pop("AIKIT_LOG", None)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "bulk"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("bulk ")]
+    assert len(lines) == 1, done.stdout
+    line = lines[0]
+    assert re.search(r"(PASS|MISS|SKIP)$", line), f"no verdict in {line!r}"
+    assert re.search(r"aikit\s+\d+\.\d+x, \d+\.\d+% 429, \d+ att", line), line
+    assert re.search(r"ratio\s+\d+\.\d+x", line), f"no ratio in {line!r}"
+    assert re.search(r"aikit batch run .*: [\d.]+ s = [\d.]+x ideal; (\d+)/\1 succeeded",
+                     done.stdout), done.stdout

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -71,6 +71,7 @@ _FRESH: State = (0.0,) * _SIZE
 _NEED_COST: Any = ("need cost",)  # _reserve's answer for a call whose tokens must be estimated
 
 _LOG_EVERY = 10.0  # seconds between two warnings about a failing store
+_MAX_SLEEP = 60.0  # longest single wait of a call held by the limiter
 
 
 class _Bucket:
@@ -115,9 +116,11 @@ class Limiter:
 
     def __init__(
         self, store: Store, requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None, adaptive: bool = True,
+        tokens_per_minute: float | None = None, adaptive: bool = True, *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self._clock = clock  # what a wait is measured on (a test gives its own)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self.adaptive = adaptive
@@ -160,7 +163,7 @@ class Limiter:
             return None
         delay, epoch, charges = reserved
         while delay > 0:
-            if abort.wait(delay):  # terminated, deadline passed, client closed
+            if _sleep(abort, delay, self._clock):  # terminated, deadline passed, client closed
                 self._update(key, functools.partial(_release, epoch=epoch, charges=charges))
                 return None
 
@@ -206,9 +209,7 @@ class Limiter:
         cooled = False
         key = None if ticket is None else ticket.key
         if self.adaptive:
-            if meta.status == 429 and _error_code(meta.json) != (
-                "insufficient_quota"
-            ):
+            if meta.status == 429 and _error_code(meta.json) != "insufficient_quota":
                 key = key or limit_key(spec.url, spec.model)
                 seconds = _retry_after(items)
                 if seconds is None or seconds <= 0:
@@ -286,6 +287,18 @@ class Limiter:
         reset = getattr(self.store, "reset_after_fork", None)
         if reset is not None:
             reset()
+
+
+def _sleep(abort: Abortable, seconds: float, clock: Callable[[], float]) -> bool:
+    """``abort.wait`` for ``seconds`` (in slices: a huge token debt must not overflow the
+    wait); True when the call was aborted."""
+    end = clock() + seconds
+    while True:
+        left = end - clock()
+        if left <= 0:
+            return False
+        if abort.wait(min(left, _MAX_SLEEP)):
+            return True
 
 
 # -- the changes (pure functions of a state and the store's clock) -------------------------
