@@ -134,25 +134,31 @@ def test_deadline_must_be_positive(aikit_client: OpenAI) -> None:
 def test_terminate_frees_the_io_thread_while_connecting(aikit_server: FakeOpenAIServer,
                                                         silent_port: int) -> None:
     """One I/O thread: a call stuck connecting is terminated, and the next call runs at once
-    instead of waiting for the connect timeout (60 s)."""
+    instead of waiting for the connect timeout (60 s). Owned by a worker; the client is closed
+    whatever happens, so a failure here leaves no I/O thread to the next tests."""
     stuck = OpenAI("sk-test-key-123", f"http://127.0.0.1:{silent_port}/v1", timeout=60,
                    max_retries=0, max_concurrent_requests=1)
-    rec = Recorder()
-    pending = stuck.models.list(rec.callbacks("on_error", "on_terminate"))
-    assert connecting_to(silent_port), "the I/O thread never started connecting"
-    pending.terminate()
-    assert pending.wait(TIMEOUT)
-    assert rec.names == ["on_error", "on_terminate"]
-    # The same (single) I/O thread now serves another call, well before the 60 s timeout.
-    stuck.base_url = aikit_server.url
-    stuck.api_key = aikit_server.api_key
-    follow = Recorder()
-    started = time.monotonic()
-    done = stuck.models.list(follow.callbacks("on_response", "on_terminate"))
-    assert done.wait(TIMEOUT) and follow.names == ["on_response", "on_terminate"]
-    assert time.monotonic() - started < 10.0
-    assert threading.active_count() < 50
-    stuck.close()
+    try:
+        rec = Recorder()
+        pending, worker = in_worker(lambda: stuck.models.list(
+            rec.callbacks("on_error", "on_terminate")))
+        assert connecting_to(silent_port), "the I/O thread never started connecting"
+        pending.terminate()
+        rec.wait()
+        assert rec.names == ["on_error", "on_terminate"] and rec.threads == {worker}
+        assert rec.events[0][2].errors[0].kind == "terminated"
+        # The same (single) I/O thread now serves another call, well before the 60 s timeout.
+        stuck.base_url = aikit_server.url
+        stuck.api_key = aikit_server.api_key
+        follow = Recorder()
+        started = time.monotonic()
+        in_worker(lambda: stuck.models.list(follow.callbacks("on_response", "on_terminate")))
+        follow.wait()
+        assert follow.names == ["on_response", "on_terminate"]
+        assert time.monotonic() - started < 10.0
+        assert threading.active_count() < 50
+    finally:
+        stuck.close()
 
 
 def test_a_body_cut_half_way_is_not_sent_again(aikit_server: FakeOpenAIServer) -> None:

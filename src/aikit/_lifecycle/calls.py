@@ -128,9 +128,10 @@ class Call:
     def terminate(self, reason: ErrorKind = ErrorKind.TERMINATED) -> None:
         """Abort the I/O and post on_error + on_terminate (once) to the owner at once,
         whatever the I/O thread is doing (``deadline`` uses this with TIMEOUT)."""
-        if self._delivered.is_set() or self.abort.aborted:
+        if self._delivered.is_set():
             return
-        self.abort.abort(reason)
+        self.abort.abort(reason)  # the first reason wins
+        # Posted unless a final is queued already: whoever aborted the call first, it ends.
         self.post_final(None, [aborted_error(self.abort.reason)])
 
     def supersede(self, error: OpenAIError) -> None:
