@@ -284,3 +284,31 @@ def test_store_failure_lets_calls_through(redis_url: str) -> None:
     ) as client:
         assert client.chat.completions.create([{"role": "user", "content": "x"}],
                                               model="m").success
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a new file to WAL takes an exclusive lock, which SQLite may refuse at once
+    ("database is locked"): every process must still open the store (Dask workers start
+    together)."""
+    path = tmp_path / "budget.db"
+    go = tmp_path / "go"
+    code = (
+        "import os, sys, time\n"
+        "from aikit.limits import SQLiteStore\n"
+        "end = time.monotonic() + 30\n"
+        f"open(os.path.join({str(tmp_path)!r}, 'ready-%d' % os.getpid()), 'w').close()\n"
+        f"while not os.path.exists({str(go)!r}) and time.monotonic() < end:\n"
+        "    time.sleep(0.001)\n"
+        f"SQLiteStore({str(path)!r})\n"
+        "print('opened')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(8)]
+    end = time.monotonic() + 60  # every process at the starting line, then all go at once
+    while len(list(tmp_path.glob("ready-*"))) < 8 and time.monotonic() < end:
+        time.sleep(0.01)
+    go.write_text("")
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outs if err]
+    assert all(out.strip() == "opened" for out, _ in outs)

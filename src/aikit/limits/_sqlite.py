@@ -47,19 +47,34 @@ class SQLiteStore:
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {_TABLE} "
-                    "(key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL)"
-                )
-                conn.execute(f"DELETE FROM {_TABLE} WHERE expires <= ?", (time.time(),))
-            except BaseException:
-                conn.close()
-                raise
+            # Processes opening the file at the same moment: switching to WAL takes an
+            # exclusive lock, and SQLite may answer "database is locked" at once instead of
+            # waiting for it, so the setup is retried within ``timeout``.
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    self._set_up(conn)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        conn.close()
+                        raise
+                    time.sleep(0.02)
+                except BaseException:
+                    conn.close()
+                    raise
             self._conn = conn
         return conn
+
+    @staticmethod
+    def _set_up(conn: Any) -> None:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {_TABLE} "
+            "(key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL)"
+        )
+        conn.execute(f"DELETE FROM {_TABLE} WHERE expires <= ?", (time.time(),))
 
     def update(self, key: str, change: Change[T]) -> T:
         if self._pid != os.getpid():
