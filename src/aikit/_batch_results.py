@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from ._records import Record
-from ._results_base import OpenAIResult
+from ._results_base import OpenAIListPage, OpenAIResult, body_dict
 from .errors import OpenAIError
 from .objects import OpenAIFile
 
@@ -97,10 +97,6 @@ class OpenAIBatch(Record):
         return self.status in BATCH_TERMINAL_STATUSES
 
 
-def _body_dict(result: OpenAIResult) -> dict[str, Any]:
-    body = result.body
-    return body if isinstance(body, dict) else {}
-
 
 def _batch(value: Any) -> OpenAIBatch | None:
     if not isinstance(value, dict) or not isinstance(value.get("id"), str):
@@ -121,29 +117,16 @@ class OpenAIBatchResult(OpenAIResult):
 
 
 @attrs.define(eq=False, repr=False)
-class OpenAIBatchListResult(OpenAIResult):
+class OpenAIBatchListResult(OpenAIListPage):
     """``batches.list()``; ``first_id``/``last_id`` are ``""`` when absent."""
 
     @property
     def batches(self) -> list[OpenAIBatch]:
-        data = _body_dict(self).get("data")
+        data = body_dict(self).get("data")
         if not isinstance(data, list):
             return []
         return [b for b in (_batch(item) for item in data) if b is not None]
 
-    @property
-    def first_id(self) -> str:
-        value = _body_dict(self).get("first_id")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def last_id(self) -> str:
-        value = _body_dict(self).get("last_id")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def has_more(self) -> bool:
-        return _body_dict(self).get("has_more") is True
 
 
 # -- uploads ------------------------------------------------------------------------------------
@@ -190,7 +173,7 @@ class OpenAIUploadResult(OpenAIResult):
 
     @property
     def upload(self) -> OpenAIUpload | None:
-        body = _body_dict(self)
+        body = body_dict(self)
         if not isinstance(body.get("id"), str):
             return None
         try:
@@ -211,7 +194,7 @@ class OpenAIUploadPartResult(OpenAIResult):
 
     @property
     def part(self) -> OpenAIUploadPart | None:
-        body = _body_dict(self)
+        body = body_dict(self)
         return OpenAIUploadPart(body) if isinstance(body.get("id"), str) else None
 
 

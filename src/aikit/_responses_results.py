@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 
 from ._records import Record
-from ._results_base import OpenAIResult
+from ._results_base import OpenAIListPage, OpenAIResult
 from .errors import ErrorKind, OpenAIError
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ class OpenAIResponseDeletedResult(OpenAIResult):
 
 
 @attrs.define(eq=False, repr=False)
-class OpenAIResponsesInputItemsResult(OpenAIResult):
+class OpenAIResponsesInputItemsResult(OpenAIListPage):
     """The result of ``responses.input_items.list()``: one page of the input items."""
 
     @property
@@ -308,23 +308,6 @@ class OpenAIResponsesInputItemsResult(OpenAIResult):
         body = self.body
         data = body.get("data") if isinstance(body, dict) else None
         return [output_item(item) for item in data] if isinstance(data, list) else []
-
-    @property
-    def first_id(self) -> str:
-        body = self.body
-        value = body.get("first_id") if isinstance(body, dict) else None
-        return value if isinstance(value, str) else ""
-
-    @property
-    def last_id(self) -> str:
-        body = self.body
-        value = body.get("last_id") if isinstance(body, dict) else None
-        return value if isinstance(value, str) else ""
-
-    @property
-    def has_more(self) -> bool:
-        body = self.body
-        return bool(body.get("has_more")) if isinstance(body, dict) else False
 
 
 @attrs.define(eq=False, repr=False)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .process import Owner
 
-__all__ = ["OpenAIResult", "RateLimit", "RequestControl"]
+__all__ = ["OpenAIListPage", "OpenAIResult", "RateLimit", "RequestControl", "body_dict"]
 
 
 class RequestControl(Protocol):
@@ -207,3 +207,29 @@ class OpenAIResult:
     def __repr__(self) -> str:
         state = "terminated" if self._terminated else "pending"
         return f"<{type(self).__name__} status={self.status} success={self.success} {state}>"
+
+
+def body_dict(result: OpenAIResult) -> dict[str, Any]:
+    """The JSON body when it is an object, else ``{}`` (accessors never raise)."""
+    body = result.body
+    return body if isinstance(body, dict) else {}
+
+
+@attrs.define(eq=False, repr=False)
+class OpenAIListPage(OpenAIResult):
+    """One page of a list endpoint: ``first_id``/``last_id`` (``""`` when absent) and
+    ``has_more``, shared by the file, batch and input-item lists."""
+
+    @property
+    def first_id(self) -> str:
+        value = body_dict(self).get("first_id")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def last_id(self) -> str:
+        value = body_dict(self).get("last_id")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def has_more(self) -> bool:
+        return body_dict(self).get("has_more") is True

@@ -21,7 +21,7 @@ from ._responses_results import (
     OpenAIResponsesResult,
     OpenAIResponsesStreamResult,
 )
-from ._results_base import OpenAIResult, RateLimit
+from ._results_base import OpenAIListPage, OpenAIResult, RateLimit, body_dict
 from .objects import (
     OpenAIEmbedding,
     OpenAIFile,
@@ -80,14 +80,10 @@ class OpenAIModelResult(OpenAIResult):
         return OpenAIModel(body) if isinstance(body.get("id"), str) else None
 
 
-def _body_dict(result: OpenAIResult) -> dict[str, Any]:
-    body = result.body
-    return body if isinstance(body, dict) else {}
-
 
 def _data_items(result: OpenAIResult) -> list[dict[str, Any]]:
     """The dict entries of ``body["data"]`` (list endpoints, embeddings, images)."""
-    data = _body_dict(result).get("data")
+    data = body_dict(result).get("data")
     if not isinstance(data, list):
         return []
     return [item for item in data if isinstance(item, dict)]
@@ -124,7 +120,7 @@ class OpenAIEmbeddingsResult(OpenAIResult):
     @property
     def model(self) -> str:
         """The model that answered; ``""`` when the body has none."""
-        model = _body_dict(self).get("model")
+        model = body_dict(self).get("model")
         return "" if model is None else str(model)
 
 
@@ -187,7 +183,7 @@ class OpenAIModerationResult(OpenAIResult):
 
     @property
     def moderation(self) -> OpenAIModeration | None:
-        body = _body_dict(self)
+        body = body_dict(self)
         return OpenAIModeration(body) if isinstance(body.get("id"), str) else None
 
 
@@ -200,12 +196,12 @@ class OpenAIFileResult(OpenAIResult):
 
     @property
     def file(self) -> OpenAIFile | None:
-        body = _body_dict(self)
+        body = body_dict(self)
         return OpenAIFile(body) if isinstance(body.get("id"), str) else None
 
 
 @attrs.define(eq=False, repr=False)
-class OpenAIFileListResult(OpenAIResult):
+class OpenAIFileListResult(OpenAIListPage):
     """``files.list()``; ``first_id``/``last_id`` are ``""`` when absent."""
 
     @property
@@ -218,20 +214,6 @@ class OpenAIFileListResult(OpenAIResult):
                 continue
         return files
 
-    @property
-    def first_id(self) -> str:
-        value = _body_dict(self).get("first_id")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def last_id(self) -> str:
-        value = _body_dict(self).get("last_id")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def has_more(self) -> bool:
-        return _body_dict(self).get("has_more") is True
-
 
 @attrs.define(eq=False, repr=False)
 class OpenAIFileDeletedResult(OpenAIResult):
@@ -239,5 +221,5 @@ class OpenAIFileDeletedResult(OpenAIResult):
 
     @property
     def deleted(self) -> OpenAIFileDeleted | None:
-        body = _body_dict(self)
+        body = body_dict(self)
         return OpenAIFileDeleted(body) if isinstance(body.get("id"), str) else None
