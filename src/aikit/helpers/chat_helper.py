@@ -30,6 +30,7 @@ from .._chat_results import OpenAIChatCompletionsResult
 from .._lifecycle.calls import deliver_final, invoke
 from .._logging import logger
 from .._records import Record
+from .._settings import check_int
 from ..errors import OpenAIError
 from ..objects import OpenAIMessage, OpenAITool
 from .history import stored_message, trim_history
@@ -195,11 +196,7 @@ class OpenAIChatHelper:
 
     @max_tool_rounds.setter
     def max_tool_rounds(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"`max_tool_rounds` must be an int, not {type(value).__name__}")
-        if value < 0:
-            raise ValueError(f"`max_tool_rounds` must be >= 0, not {value}")
-        self._max_tool_rounds = value
+        self._max_tool_rounds = check_int(value, "max_tool_rounds", 0)
 
     @property
     def tools(self) -> list[OpenAITool]:

@@ -30,6 +30,7 @@ from .._logging import logger
 from .._records import Record
 from .._responses_parameters import OpenAIResponsesParameters
 from .._responses_results import OpenAIResponse, OpenAIResponsesResult
+from .._settings import check_int
 from ..errors import ErrorKind, OpenAIError
 from ._conversation_tools import (
     ToolRegistry,
@@ -182,11 +183,7 @@ class OpenAIResponsesConversation(ToolRegistry):
 
     @max_tool_rounds.setter
     def max_tool_rounds(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"`max_tool_rounds` must be an int, not {type(value).__name__}")
-        if value < 0:
-            raise ValueError(f"`max_tool_rounds` must be >= 0, not {value}")
-        self._max_tool_rounds = value
+        self._max_tool_rounds = check_int(value, "max_tool_rounds", 0)
 
     @property
     def last_response_id(self) -> str | None:
